@@ -1,0 +1,100 @@
+"""Build the Litestar application from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from inventory.config import Settings, get_settings
+from inventory.db import Database, DatabaseUnavailableError
+from inventory.devices.controller import DeviceController, DeviceModelController
+from inventory.errors import EXCEPTION_HANDLERS, error_body
+from inventory.logs import configure_logging
+from inventory.middleware import request_context_middleware
+from inventory.sites.controller import SiteController
+from inventory.technicians.controller import TechnicianController
+from inventory.vendors.controller import VendorController
+from inventory.web import WEB_CONTROLLERS, static_files_router, template_config
+
+log = logging.getLogger("inventory")
+
+
+def provide_db(state: State) -> Database:
+    return state.db
+
+
+@get("/health", tags=["health"], summary="Service and database health")
+async def health(state: State) -> Response[dict]:
+    db: Database = state.db
+    try:
+        await db.ping()
+    except DatabaseUnavailableError as exc:
+        log.warning("health check failed", extra={"error": str(exc)})
+        return Response(
+            error_body(503, "The database cannot be reached."),
+            status_code=503,
+            media_type=MediaType.JSON,
+        )
+    return Response({"status": "ok", "database": "ok"})
+
+
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, check_schema: bool = True
+) -> Litestar:
+    """Build the app. Start-up fails when the database is not at the newest migration."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database = db or Database(settings)
+        if check_schema:
+            await database.check_migrated()
+        app.state.db = database
+        log.info("service started", extra={"environment": settings.environment})
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+            log.info("service stopped")
+
+    return Litestar(
+        route_handlers=[
+            health,
+            SiteController,
+            TechnicianController,
+            VendorController,
+            DeviceModelController,
+            DeviceController,
+            *WEB_CONTROLLERS,
+            static_files_router(),
+        ],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        lifespan=[lifespan],
+        middleware=[request_context_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=template_config(),
+        openapi_config=OpenAPIConfig(
+            title="Device lifecycle and inventory service",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        state=State({"settings": settings}),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def create_app_from_environment() -> Litestar:
+    """App factory for the ASGI server: settings and logging from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,110 @@
+"""Settings read from ``INVENTORY_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "inventory.sqlite3"
+
+# Placeholder secrets that a production deployment must not start with.
+_PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development"}
+
+
+class Settings(BaseSettings):
+    """Service settings; every field is read from ``INVENTORY_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        default="development",
+        description="Deployment mode. Outside development a real secret key is required "
+        "and demo passwords are never printed.",
+    )
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///PATH or "
+        "postgresql+asyncpg://USER@HOST:PORT/DATABASE.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of the service. QR labels and links are built from it, "
+        "never from the host a request came in on.",
+    )
+    secret_key: str = Field(
+        default="development",
+        description="Key for signing sessions and tokens. Required outside development.",
+        repr=False,
+    )
+    timezone: str = Field(
+        default="America/Los_Angeles",
+        description="IANA time zone in which instants are shown. Instants are stored in UTC.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address that `inventory serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of `inventory serve`.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level written to the log."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="Log line format. `auto` writes JSON lines when standard error is not a "
+        "terminal and readable lines when it is.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Milliseconds an SQLite connection waits for another writer before failing.",
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, description="PostgreSQL connections kept open per worker."
+    )
+    page_size_max: int = Field(
+        default=500, ge=1, description="Largest page a list request may ask for."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"INVENTORY_BASE_URL must start with http:// or https://, not {value!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"INVENTORY_TIMEZONE {value!r} is not an IANA time zone name") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> Settings:
+        if self.environment == "production" and self.secret_key.strip() in _PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "INVENTORY_SECRET_KEY is missing or a placeholder; set it to a long random "
+                "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,128 @@
+"""Async engine, sessions and transactions; SQLite pragmas; the migration check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from inventory.config import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+ALEMBIC_DIR = PROJECT_ROOT / "alembic"
+
+
+class DatabaseNotMigratedError(RuntimeError):
+    """The database schema is missing or older than the code."""
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database cannot be reached."""
+
+
+def _sqlite_pragmas(busy_timeout_ms: int):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions on its own, so that `begin` below decides
+        # between a deferred and an immediate transaction.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A write transaction takes the write lock at BEGIN. A deferred transaction that reads
+    # first and writes later fails at once with "database is locked" when another writer
+    # committed in between, and the busy timeout does not help in that case.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The engine of one process and the transactions services run in."""
+
+    def __init__(self, settings: Settings, *, pool: bool = True) -> None:
+        self.settings = settings
+        self.url = make_url(settings.database_url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._create_engine(pool=pool)
+
+    def _create_engine(self, *, pool: bool) -> AsyncEngine:
+        options: dict[str, Any] = {}
+        if self.is_sqlite:
+            if self.url.database and self.url.database != ":memory:":
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"timeout": self.settings.sqlite_busy_timeout_ms / 1000}
+        elif pool:
+            options["pool_size"] = self.settings.db_pool_size
+            options["max_overflow"] = self.settings.db_pool_size
+            options["pool_pre_ping"] = True
+        if not pool:
+            options["poolclass"] = NullPool
+
+        engine = create_async_engine(self.url, **options)
+        if self.is_sqlite:
+            event.listen(
+                engine.sync_engine,
+                "connect",
+                _sqlite_pragmas(self.settings.sqlite_busy_timeout_ms),
+            )
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """Open a session for reading; nothing it does is committed."""
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """Open a transaction that commits when the block ends and rolls back on any error."""
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                await connection.execution_options(sqlite_immediate=True)
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                async with session.begin():
+                    yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """Run one query; raise DatabaseUnavailableError when the database cannot answer."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (OSError, OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailableError(str(exc).splitlines()[0]) from exc
+
+    async def check_migrated(self) -> None:
+        """Raise DatabaseNotMigratedError unless the schema is at the newest migration."""
+        from inventory.migrations import current_revision, head_revision
+
+        head = head_revision()
+        current = await current_revision(self.engine)
+        if current != head:
+            where = self.settings.database_url
+            if self.url.password:
+                where = self.url.render_as_string(hide_password=True)
+            state = "has no schema" if current is None else f"is at revision {current}"
+            raise DatabaseNotMigratedError(
+                f"The database {where} {state}, but the code needs revision {head}. "
+                "Run `inventory db upgrade` first."
+            )

@@ -1,0 +1,1 @@
+"""The demo district, built from public files kept in data/."""

@@ -1,0 +1,10 @@
+"""Dependencies that route handlers declare by name."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency
+
+from inventory.db import Database
+
+# The process's Database, provided by the app as the dependency `db`.
+DatabaseDep = NamedDependency[Database]

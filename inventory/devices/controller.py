@@ -1,0 +1,127 @@
+"""HTTP routes for device models, devices, lifecycle actions and history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+
+from inventory.deps import DatabaseDep
+from inventory.devices import catalog, service
+from inventory.devices.idempotency import check_key, request_fingerprint
+from inventory.devices.schemas import (
+    ActionRequest,
+    ActionResult,
+    DeviceModelCreate,
+    DeviceModelRead,
+    DeviceRead,
+    DeviceReceive,
+    EventRead,
+)
+from inventory.schemas import Page
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="A retried request with the same key is applied once and gets the same answer.",
+    ),
+]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]
+
+
+class DeviceModelController(Controller):
+    path = "/api/v1/device-models"
+    tags = ["device models"]
+
+    @post("/", summary="Create a device model")
+    async def create(self, db: DatabaseDep, data: JSONBody[DeviceModelCreate]) -> DeviceModelRead:
+        return await catalog.create_device_model(db, data)
+
+    @get("/", summary="List device models")
+    async def list_models(
+        self,
+        db: DatabaseDep,
+        manufacturer: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+    ) -> Page[DeviceModelRead]:
+        return await catalog.list_device_models(
+            db, manufacturer=manufacturer, cursor=cursor, limit=limit
+        )
+
+    @get("/{model_id:int}", summary="Get a device model")
+    async def get_model(self, db: DatabaseDep, model_id: FromPath[int]) -> DeviceModelRead:
+        return await catalog.get_device_model(db, model_id)
+
+
+class DeviceController(Controller):
+    path = "/api/v1/devices"
+    tags = ["devices"]
+
+    @post("/", summary="Receive a new device", status_code=201)
+    async def receive(
+        self,
+        request: Request,
+        db: DatabaseDep,
+        data: JSONBody[DeviceReceive],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ActionResult]:
+        key = check_key(idempotency_key)
+        fingerprint = request_fingerprint("POST", request.url.path, data.model_dump(mode="json"))
+        status_code, result = await service.receive_device(
+            db, data, idempotency_key=key, fingerprint=fingerprint
+        )
+        return Response(result, status_code=status_code)
+
+    @get("/", summary="List devices")
+    async def list_devices(
+        self,
+        db: DatabaseDep,
+        site: Annotated[str | None, QueryParameter(description="Site code.")] = None,
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="Lifecycle state.")
+        ] = None,
+        model_id: FromQuery[int | None] = None,
+        technician: Annotated[
+            str | None,
+            QueryParameter(description="Employee number: devices this technician handled."),
+        ] = None,
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1)] = 50,
+    ) -> Page[DeviceRead]:
+        filters = service.DeviceFilters(
+            site=site, state=state_filter, model_id=model_id, technician=technician
+        )
+        return await service.list_devices(db, filters, cursor=cursor, limit=limit)
+
+    @get("/{asset_tag:str}", summary="Get a device by asset tag")
+    async def get_device(self, db: DatabaseDep, asset_tag: FromPath[str]) -> DeviceRead:
+        return await service.get_device(db, asset_tag)
+
+    @post("/{asset_tag:str}/actions", summary="Apply a lifecycle action", status_code=200)
+    async def apply_action(
+        self,
+        request: Request,
+        db: DatabaseDep,
+        asset_tag: FromPath[str],
+        data: JSONBody[ActionRequest],
+        idempotency_key: IdempotencyKey = None,
+    ) -> ActionResult:
+        key = check_key(idempotency_key)
+        fingerprint = request_fingerprint("POST", request.url.path, data.model_dump(mode="json"))
+        return await service.apply_action(
+            db, asset_tag, data, idempotency_key=key, fingerprint=fingerprint
+        )
+
+    @get("/{asset_tag:str}/history", summary="A device's history, oldest first")
+    async def history(
+        self,
+        db: DatabaseDep,
+        asset_tag: FromPath[str],
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+    ) -> Page[EventRead]:
+        return await service.device_history(db, asset_tag, cursor=cursor, limit=limit)

@@ -1,0 +1,665 @@
+"""Operations on devices: receive, apply lifecycle actions, read, list and history."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from inventory.config import Settings
+from inventory.db import Database
+from inventory.devices.idempotency import run_once
+from inventory.devices.models import Device, DeviceEvent, DeviceModel
+from inventory.devices.schemas import (
+    ActionRequest,
+    ActionResult,
+    DeviceRead,
+    DeviceReceive,
+    EventRead,
+)
+from inventory.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory.lifecycle import (
+    STATE_LABELS,
+    DeviceContext,
+    State,
+    allowed_actions,
+    plan_transition,
+    warranty_active,
+)
+from inventory.logs import request_id_var
+from inventory.schemas import Page, check_limit, decode_cursor, encode_cursor
+from inventory.sites.models import Site
+from inventory.sites.service import find_site
+from inventory.technicians.models import Technician
+from inventory.technicians.schemas import TechnicianRef
+from inventory.technicians.service import find_active_technician
+from inventory.timeutil import district_today, occurred_instant
+from inventory.types import utc_now
+from inventory.vendors.service import find_vendor
+
+log = logging.getLogger(__name__)
+
+_Replaces = aliased(Device)
+_ReplacedBy = aliased(Device)
+
+
+@dataclass(frozen=True)
+class DeviceFilters:
+    site: str | None = None
+    state: str | None = None
+    model_id: int | None = None
+    technician: str | None = None
+
+
+def normalize_name(text: str) -> str:
+    """Fold case and runs of spaces, the only normalization used to match model names."""
+    return " ".join(text.split()).casefold()
+
+
+def model_match_key(manufacturer: str, model: str) -> str:
+    return f"{normalize_name(manufacturer)}|{normalize_name(model)}"
+
+
+def _device_query() -> Select:
+    return (
+        select(Device, DeviceModel, Site, _Replaces.asset_tag, _ReplacedBy.asset_tag)
+        .join(DeviceModel, DeviceModel.id == Device.model_id)
+        .join(Site, Site.id == Device.site_id)
+        .outerjoin(_Replaces, _Replaces.id == Device.replaces_device_id)
+        .outerjoin(_ReplacedBy, _ReplacedBy.id == Device.replaced_by_device_id)
+    )
+
+
+def _to_read(row: Any, settings: Settings) -> DeviceRead:
+    device, model, site, replaces, replaced_by = row
+    state = State(device.state)
+    context = DeviceContext(
+        state=state, warranty_start=device.warranty_start, warranty_end=device.warranty_end
+    )
+    return DeviceRead(
+        asset_tag=device.asset_tag,
+        serial_number=device.serial_number,
+        manufacturer=model.manufacturer,
+        model=model.model,
+        model_id=model.id,
+        device_type=model.device_type,
+        site=site.code,
+        site_name=site.name,
+        state=state.value,
+        state_label=STATE_LABELS[state],
+        room=device.room,
+        assignee=device.assignee,
+        purchase_date=device.purchase_date,
+        warranty_start=device.warranty_start,
+        warranty_end=device.warranty_end,
+        warranty_active=warranty_active(context, district_today(settings.zone)),
+        end_of_support=model.end_of_support,
+        operating_system=device.operating_system or model.operating_system,
+        management_profile=device.management_profile,
+        user_profile_kind=device.user_profile_kind,
+        replaces=replaces,
+        replaced_by=replaced_by,
+        version=device.version,
+        allowed_actions=allowed_actions(state),
+        scan_url=f"{settings.base_url}/a/{device.asset_tag}",
+        state_changed_at=device.state_changed_at,
+        created_at=device.created_at,
+        updated_at=device.updated_at,
+    )
+
+
+async def _read_device(session: AsyncSession, settings: Settings, device_id: int) -> DeviceRead:
+    # The session may hold the row as it was before an UPDATE statement changed it.
+    query = _device_query().where(Device.id == device_id).execution_options(populate_existing=True)
+    row = (await session.execute(query)).one()
+    return _to_read(row, settings)
+
+
+async def find_device(session: AsyncSession, asset_tag: str) -> Device:
+    tag = asset_tag.strip()
+    device = await session.scalar(select(Device).where(Device.asset_tag == tag))
+    if device is None:
+        raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
+    return device
+
+
+def _event_read(
+    event: DeviceEvent, asset_tag: str, site_code: str, technician: Technician | None
+) -> EventRead:
+    ref = None
+    if event.technician_id is not None or event.technician_name:
+        ref = TechnicianRef(
+            employee_number=technician.employee_number if technician else None,
+            name=event.technician_name,
+        )
+    assert event.id is not None
+    return EventRead(
+        id=event.id,
+        asset_tag=asset_tag,
+        sequence=event.sequence,
+        action=event.action,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        technician=ref,
+        actor=event.actor,
+        site=site_code,
+        visit_id=event.visit_id,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        notes=event.notes,
+        data=event.data,
+        request_id=event.request_id,
+    )
+
+
+async def _record_event(
+    session: AsyncSession,
+    *,
+    device: Device,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    sequence: int,
+    technician: Technician | None,
+    actor: str | None,
+    site: Site,
+    occurred_at: datetime,
+    notes: str | None,
+    data: dict[str, Any],
+    visit_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> EventRead:
+    assert device.id is not None and site.id is not None
+    event = DeviceEvent(
+        device_id=device.id,
+        sequence=sequence,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        technician_id=technician.id if technician else None,
+        technician_name=technician.name if technician else None,
+        actor=actor,
+        site_id=site.id,
+        visit_id=visit_id,
+        occurred_at=occurred_at,
+        notes=notes,
+        data=data,
+        request_id=request_id_var.get(),
+        idempotency_key=idempotency_key,
+    )
+    session.add(event)
+    await session.flush()
+    log.info(
+        "state change",
+        extra={
+            "asset_tag": device.asset_tag,
+            "action": action,
+            "from_state": from_state,
+            "to_state": to_state,
+            "technician": technician.employee_number if technician else None,
+        },
+    )
+    return _event_read(event, device.asset_tag, site.code, technician)
+
+
+async def _check_unique(
+    session: AsyncSession, asset_tag: str, manufacturer_key: str, serial_number: str
+) -> None:
+    same_tag = await session.scalar(select(Device).where(Device.asset_tag == asset_tag))
+    if same_tag is not None:
+        raise ConflictError(
+            f"Asset tag {asset_tag!r} is already used by the device with serial number "
+            f"{same_tag.serial_number!r}.",
+            asset_tag=asset_tag,
+            existing_serial_number=same_tag.serial_number,
+        )
+    same_serial = await session.scalar(
+        select(Device).where(
+            Device.manufacturer_key == manufacturer_key, Device.serial_number == serial_number
+        )
+    )
+    if same_serial is not None:
+        raise ConflictError(
+            f"Serial number {serial_number!r} of this manufacturer is already recorded on the "
+            f"device with asset tag {same_serial.asset_tag!r}.",
+            serial_number=serial_number,
+            existing_asset_tag=same_serial.asset_tag,
+        )
+
+
+async def _resolve_model(session: AsyncSession, data: DeviceReceive) -> DeviceModel:
+    if data.model_id is not None:
+        model = await session.get(DeviceModel, data.model_id)
+        if model is None:
+            raise InvalidInputError(
+                f"Device model {data.model_id} not found.", model_id=data.model_id
+            )
+        return model
+    if not data.manufacturer or not data.model:
+        raise InvalidInputError(
+            "Give model_id, or both manufacturer and model, to say what the device is.",
+            fields={"model_id": "required unless manufacturer and model are given"},
+        )
+    key = model_match_key(data.manufacturer, data.model)
+    model = await session.scalar(select(DeviceModel).where(DeviceModel.match_key == key))
+    if model is None:
+        raise InvalidInputError(
+            f"Device model {data.manufacturer} {data.model!r} not found; create it first "
+            "with POST /api/v1/device-models.",
+            manufacturer=data.manufacturer,
+            model=data.model,
+        )
+    return model
+
+
+def _check_warranty_dates(start: Any, end: Any) -> None:
+    if start is not None and end is not None and end < start:
+        raise InvalidInputError(
+            f"warranty_end {end.isoformat()} is before warranty_start {start.isoformat()}.",
+            warranty_start=start.isoformat(),
+            warranty_end=end.isoformat(),
+        )
+
+
+async def _receive_in(
+    session: AsyncSession,
+    settings: Settings,
+    data: DeviceReceive,
+    actor: str | None,
+    idempotency_key: str | None,
+) -> ActionResult:
+    _check_warranty_dates(data.warranty_start, data.warranty_end)
+    occurred_at = occurred_instant(data.occurred_at, settings.zone)
+    technician = await find_active_technician(session, data.technician) if data.technician else None
+    plan_transition(
+        "receive",
+        DeviceContext(state=None),
+        data.model_dump(),
+        has_technician=technician is not None,
+        on=district_today(settings.zone, occurred_at),
+    )
+    try:
+        site = await find_site(session, data.site)
+    except NotFoundError as exc:
+        raise InvalidInputError(exc.detail, **exc.extra) from exc
+    model = await _resolve_model(session, data)
+    manufacturer_key = normalize_name(model.manufacturer)
+    await _check_unique(session, data.asset_tag, manufacturer_key, data.serial_number)
+
+    device = Device(
+        asset_tag=data.asset_tag,
+        serial_number=data.serial_number,
+        manufacturer_key=manufacturer_key,
+        model_id=model.id or 0,
+        site_id=site.id or 0,
+        state=State.RECEIVED.value,
+        purchase_date=data.purchase_date,
+        warranty_start=data.warranty_start,
+        warranty_end=data.warranty_end,
+        version=1,
+        state_changed_at=occurred_at,
+    )
+    session.add(device)
+    await session.flush()
+    event = await _record_event(
+        session,
+        device=device,
+        action="receive",
+        from_state=None,
+        to_state=State.RECEIVED.value,
+        sequence=1,
+        technician=technician,
+        actor=actor,
+        site=site,
+        occurred_at=occurred_at,
+        notes=data.notes,
+        data={
+            "serial_number": data.serial_number,
+            "manufacturer": model.manufacturer,
+            "model": model.model,
+            "site": site.code,
+        },
+        idempotency_key=idempotency_key,
+    )
+    return ActionResult(device=await _read_device(session, settings, device.id or 0), event=event)
+
+
+async def receive_device(
+    db: Database,
+    data: DeviceReceive,
+    *,
+    actor: str | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> tuple[int, ActionResult]:
+    """Create a device in the received state with its first event; 201 when created."""
+
+    async def operation(session: AsyncSession) -> tuple[int, dict]:
+        result = await _receive_in(session, db.settings, data, actor, idempotency_key)
+        return 201, result.model_dump(mode="json")
+
+    status_code, body = await run_once(db, idempotency_key, fingerprint, operation)
+    return status_code, ActionResult.model_validate(body)
+
+
+def _field_changes(
+    action: str, data: dict[str, Any], from_state: str, destination: Site | None
+) -> dict[str, Any]:
+    """Return the device columns an action sets besides its state."""
+    if action == "enroll":
+        return {
+            "operating_system": str(data["operating_system"]).strip(),
+            "management_profile": str(data["management_profile"]).strip(),
+            "user_profile_kind": data["user_profile_kind"],
+        }
+    if action == "deploy":
+        return {
+            "assignee": (str(data.get("assignee") or "").strip() or None),
+            "room": (str(data.get("room") or "").strip() or None),
+        }
+    if action == "collect":
+        return {"assignee": None, "room": None}
+    if action == "transfer":
+        assert destination is not None
+        return {"site_id": destination.id}
+    if action == "open_repair":
+        return {"repair_return_state": from_state}
+    if action in ("complete_repair", "assess_salvage"):
+        return {"repair_return_state": None}
+    return {}
+
+
+def _replacement_tag(old_tag: str, data: dict[str, Any]) -> str:
+    given = str(data.get("replacement_asset_tag") or "").strip()
+    return given or f"{old_tag}-R"
+
+
+async def _apply_in(
+    session: AsyncSession,
+    settings: Settings,
+    asset_tag: str,
+    request: ActionRequest,
+    actor: str | None,
+    idempotency_key: str | None,
+) -> ActionResult:
+    device = await find_device(session, asset_tag)
+    site = await session.get(Site, device.site_id)
+    assert site is not None and device.id is not None
+    current = State(device.state)
+    if request.expected_state is not None and request.expected_state != current.value:
+        raise ConflictError(
+            f"Device {device.asset_tag!r} is in state {current.value!r}, not "
+            f"{request.expected_state!r} as expected; reload it and try again.",
+            current_state=current.value,
+            allowed_actions=allowed_actions(current),
+        )
+
+    occurred_at = occurred_instant(request.occurred_at, settings.zone)
+    technician = (
+        await find_active_technician(session, request.technician) if request.technician else None
+    )
+    data = {
+        key: value.strip() if isinstance(value, str) else value
+        for key, value in request.data.items()
+    }
+    context = DeviceContext(
+        state=current,
+        site_code=site.code,
+        repair_return_state=State(device.repair_return_state)
+        if device.repair_return_state
+        else None,
+        warranty_start=device.warranty_start,
+        warranty_end=device.warranty_end,
+    )
+    to_state = plan_transition(
+        request.action,
+        context,
+        data,
+        has_technician=technician is not None,
+        on=district_today(settings.zone, occurred_at),
+    )
+
+    destination = None
+    event_site = site
+    if request.action == "transfer":
+        try:
+            destination = await find_site(session, str(data["site"]))
+        except NotFoundError as exc:
+            raise InvalidInputError(exc.detail, **exc.extra) from exc
+        data = {**data, "site": destination.code, "from_site": site.code}
+        event_site = destination
+    if request.action == "escalate":
+        try:
+            vendor = await find_vendor(session, str(data["vendor"]))
+        except NotFoundError as exc:
+            raise InvalidInputError(exc.detail, **exc.extra) from exc
+        data = {**data, "vendor": vendor.code}
+
+    now = utc_now()
+    changes = _field_changes(request.action, data, current.value, destination)
+    result = await session.execute(
+        update(Device)
+        .where(
+            Device.id == device.id,
+            Device.version == device.version,
+            Device.state == current.value,
+        )
+        .values(
+            state=to_state.value,
+            version=Device.version + 1,
+            state_changed_at=occurred_at if to_state != current else device.state_changed_at,
+            updated_at=now,
+            **changes,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        fresh = await session.scalar(
+            select(Device.state)
+            .where(Device.id == device.id)
+            .execution_options(populate_existing=True)
+        )
+        raise ConflictError(
+            f"Device {device.asset_tag!r} changed while this request ran; it is now in state "
+            f"{fresh!r}. Reload it and try again.",
+            current_state=fresh,
+            allowed_actions=allowed_actions(State(fresh)) if fresh else [],
+        )
+
+    replacement = None
+    if request.action == "vendor_replace":
+        replacement = await _receive_replacement(
+            session, settings, device, site, data, occurred_at, actor
+        )
+        data = {**data, "replacement_asset_tag": replacement.asset_tag}
+
+    event = await _record_event(
+        session,
+        device=device,
+        action=request.action,
+        from_state=current.value,
+        to_state=to_state.value,
+        sequence=device.version + 1,
+        technician=technician,
+        actor=actor,
+        site=event_site,
+        occurred_at=occurred_at,
+        notes=request.notes,
+        data=data,
+        visit_id=request.visit_id,
+        idempotency_key=idempotency_key,
+    )
+    return ActionResult(
+        device=await _read_device(session, settings, device.id),
+        event=event,
+        replacement=replacement,
+    )
+
+
+async def _receive_replacement(
+    session: AsyncSession,
+    settings: Settings,
+    old: Device,
+    site: Site,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    actor: str | None,
+) -> DeviceRead:
+    """Receive the vendor's new unit, linked to the device it replaces."""
+    serial = str(data["replacement_serial"])
+    tag = _replacement_tag(old.asset_tag, data)
+    await _check_unique(session, tag, old.manufacturer_key, serial)
+    new = Device(
+        asset_tag=tag,
+        serial_number=serial,
+        manufacturer_key=old.manufacturer_key,
+        model_id=old.model_id,
+        site_id=old.site_id,
+        state=State.RECEIVED.value,
+        purchase_date=old.purchase_date,
+        warranty_start=old.warranty_start,
+        warranty_end=old.warranty_end,
+        replaces_device_id=old.id,
+        version=1,
+        state_changed_at=occurred_at,
+    )
+    session.add(new)
+    await session.flush()
+    await session.execute(
+        update(Device)
+        .where(Device.id == old.id)
+        .values(replaced_by_device_id=new.id)
+        .execution_options(synchronize_session=False)
+    )
+    await _record_event(
+        session,
+        device=new,
+        action="receive",
+        from_state=None,
+        to_state=State.RECEIVED.value,
+        sequence=1,
+        technician=None,
+        actor=actor,
+        site=site,
+        occurred_at=occurred_at,
+        notes=f"Vendor replacement for {old.asset_tag}",
+        data={"serial_number": serial, "replaces": old.asset_tag},
+    )
+    assert new.id is not None
+    return await _read_device(session, settings, new.id)
+
+
+async def apply_action(
+    db: Database,
+    asset_tag: str,
+    request: ActionRequest,
+    *,
+    actor: str | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> ActionResult:
+    """Apply one lifecycle action with its event, in one transaction, once per key."""
+
+    async def operation(session: AsyncSession) -> tuple[int, dict]:
+        result = await _apply_in(session, db.settings, asset_tag, request, actor, idempotency_key)
+        return 200, result.model_dump(mode="json")
+
+    _status, body = await run_once(db, idempotency_key, fingerprint, operation)
+    return ActionResult.model_validate(body)
+
+
+async def get_device(db: Database, asset_tag: str) -> DeviceRead:
+    tag = asset_tag.strip()
+    async with db.read() as session:
+        row = (await session.execute(_device_query().where(Device.asset_tag == tag))).one_or_none()
+    if row is None:
+        raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
+    return _to_read(row, db.settings)
+
+
+async def list_devices(
+    db: Database, filters: DeviceFilters, *, cursor: str | None = None, limit: int = 50
+) -> Page[DeviceRead]:
+    """Return devices ordered by asset tag, one page after the cursor's asset tag."""
+    limit = check_limit(limit, db.settings.page_size_max)
+    query = _device_query().order_by(Device.asset_tag).limit(limit + 1)
+    if filters.state:
+        if filters.state not in State.__members__.values():
+            raise InvalidInputError(
+                f"Unknown state {filters.state!r}; use one of {', '.join(State)}.",
+                state=filters.state,
+            )
+        query = query.where(Device.state == filters.state)
+    if filters.model_id is not None:
+        query = query.where(Device.model_id == filters.model_id)
+    async with db.read() as session:
+        if filters.site:
+            site = await find_site(session, filters.site)
+            query = query.where(Device.site_id == site.id)
+        if filters.technician:
+            number = filters.technician.strip()
+            technician_id = await session.scalar(
+                select(Technician.id).where(Technician.employee_number == number)
+            )
+            if technician_id is None:
+                raise NotFoundError(f"Technician {number!r} not found.", technician=number)
+            query = query.where(
+                exists().where(
+                    DeviceEvent.technician_id == technician_id,
+                    DeviceEvent.device_id == Device.id,
+                )
+            )
+        if cursor:
+            after = decode_cursor(cursor, ("asset_tag",))["asset_tag"]
+            query = query.where(Device.asset_tag > after)
+        rows = list(await session.execute(query))
+    items = [_to_read(row, db.settings) for row in rows[:limit]]
+    next_cursor = encode_cursor({"asset_tag": items[-1].asset_tag}) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor, limit=limit)
+
+
+async def _lineage(session: AsyncSession, device: Device) -> list[Device]:
+    """Return the device and the devices it replaced, oldest first."""
+    chain = [device]
+    while chain[0].replaces_device_id is not None and len(chain) < 100:
+        previous = await session.get(Device, chain[0].replaces_device_id)
+        if previous is None:
+            break
+        chain.insert(0, previous)
+    return chain
+
+
+async def device_history(
+    db: Database, asset_tag: str, *, cursor: str | None = None, limit: int = 100
+) -> Page[EventRead]:
+    """Return a device's events in the order they were recorded.
+
+    A replacement device's history starts with the events of the device it replaced.
+    """
+    limit = check_limit(limit, db.settings.page_size_max)
+    async with db.read() as session:
+        device = await find_device(session, asset_tag)
+        chain = await _lineage(session, device)
+        tags = {item.id: item.asset_tag for item in chain}
+        query = (
+            select(DeviceEvent, Site.code, Technician)
+            .join(Site, Site.id == DeviceEvent.site_id)
+            .outerjoin(Technician, Technician.id == DeviceEvent.technician_id)
+            .where(DeviceEvent.device_id.in_(list(tags)))
+            .order_by(DeviceEvent.id)
+            .limit(limit + 1)
+        )
+        if cursor:
+            query = query.where(DeviceEvent.id > decode_cursor(cursor, ("id",))["id"])
+        rows = list(await session.execute(query))
+    items = [
+        _event_read(event, tags[event.device_id], site_code, technician)
+        for event, site_code, technician in rows[:limit]
+    ]
+    next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor, limit=limit)

@@ -1,0 +1,134 @@
+"""Service errors and the one place that turns every failure into the same JSON shape.
+
+Every error answer is ``{"status_code": int, "detail": str, "extra": {...}}``, the shape of
+Litestar's own errors, so request-validation failures and service failures read alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from inventory.db import DatabaseUnavailableError
+from inventory.lifecycle import (
+    ActionDataError,
+    ActionNotAllowedError,
+    LifecycleError,
+    UnknownActionError,
+)
+from inventory.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A failure the caller can act on, with the HTTP status it maps to."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFoundError(ServiceError):
+    status_code = 404
+
+
+class ConflictError(ServiceError):
+    status_code = 409
+
+
+class InvalidInputError(ServiceError):
+    status_code = 422
+
+
+class ForbiddenError(ServiceError):
+    status_code = 403
+
+
+def error_body(status_code: int, detail: str, extra: dict[str, Any] | None = None) -> dict:
+    return {"status_code": status_code, "detail": detail, "extra": extra or {}}
+
+
+def _response(status_code: int, detail: str, extra: dict[str, Any] | None = None) -> Response:
+    headers = {}
+    request_id = request_id_var.get()
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return Response(
+        content=error_body(status_code, detail, extra),
+        status_code=status_code,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def lifecycle_error_to_service_error(exc: LifecycleError) -> ServiceError:
+    if isinstance(exc, ActionNotAllowedError):
+        return ConflictError(
+            str(exc),
+            current_state=exc.state.value if exc.state else None,
+            allowed_actions=exc.allowed,
+        )
+    if isinstance(exc, ActionDataError):
+        return InvalidInputError(str(exc), fields=exc.problems)
+    if isinstance(exc, UnknownActionError):
+        return InvalidInputError(str(exc), action=exc.action)
+    return InvalidInputError(str(exc))
+
+
+def handle_service_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return _response(exc.status_code, exc.detail, exc.extra)
+
+
+def handle_lifecycle_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LifecycleError)
+    return handle_service_error(request, lifecycle_error_to_service_error(exc))
+
+
+def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra or []}
+    response = _response(exc.status_code, exc.detail, extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def handle_database_unavailable(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable", extra={"error": str(exc), "path": request.url.path})
+    return _response(
+        503,
+        "The database cannot be reached; the request was not applied. Try again shortly.",
+    )
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    request_id = request_id_var.get() or "unknown"
+    return _response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        f"Internal server error. Quote request id {request_id} when reporting it.",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ServiceError: handle_service_error,
+    LifecycleError: handle_lifecycle_error,
+    HTTPException: handle_http_exception,
+    DatabaseUnavailableError: handle_database_unavailable,
+    # Connection refused, reset or timed out, and SQLite's "database is locked" after the
+    # busy timeout: nothing was applied, and the same request may succeed later.
+    OperationalError: handle_database_unavailable,
+    InterfaceError: handle_database_unavailable,
+    ConnectionError: handle_database_unavailable,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,352 @@
+"""The device lifecycle: states, actions, and what each action needs. Pure rules, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    ENROLLED = "enrolled"
+    DEPLOYED = "deployed"
+    IN_REPAIR = "in_repair"
+    WITH_VENDOR = "with_vendor"
+    AWAITING_SALVAGE = "awaiting_salvage"
+    RECYCLE_PENDING = "recycle_pending"
+    LOST = "lost"
+    RECYCLED = "recycled"
+    HARVESTED = "harvested"
+    REPLACED = "replaced"
+
+
+STATE_LABELS: dict[State, str] = {
+    State.RECEIVED: "Received",
+    State.ENROLLED: "Enrolled",
+    State.DEPLOYED: "Deployed",
+    State.IN_REPAIR: "In repair",
+    State.WITH_VENDOR: "With vendor",
+    State.AWAITING_SALVAGE: "Awaiting salvage",
+    State.RECYCLE_PENDING: "Recycle pending",
+    State.LOST: "Lost",
+    State.RECYCLED: "Recycled",
+    State.HARVESTED: "Harvested",
+    State.REPLACED: "Replaced",
+}
+
+TERMINAL_STATES = frozenset({State.RECYCLED, State.HARVESTED, State.REPLACED})
+NON_TERMINAL_STATES = frozenset(State) - TERMINAL_STATES
+
+# Decisions of a salvage assessment and the state each leads to.
+SALVAGE_OUTCOMES: dict[str, State] = {
+    "reuse": State.ENROLLED,
+    "harvest": State.HARVESTED,
+    "recycle": State.RECYCLE_PENDING,
+}
+SANITIZATION_METHODS = ("clear", "purge", "destroy")  # after NIST SP 800-88 Rev. 1
+USER_PROFILE_KINDS = ("student", "staff", "shared", "kiosk")
+
+
+class LifecycleError(Exception):
+    """An action that the lifecycle does not allow, or that lacks what it needs."""
+
+
+class ActionNotAllowedError(LifecycleError):
+    def __init__(self, action: str, state: State | None, allowed: list[str]) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = allowed
+        where = "a new device" if state is None else f"a device in state {state.value!r}"
+        choices = ", ".join(allowed) if allowed else "none, because the state is terminal"
+        super().__init__(f"Action {action!r} is not allowed for {where}; allowed: {choices}.")
+
+
+class UnknownActionError(LifecycleError):
+    def __init__(self, action: str) -> None:
+        self.action = action
+        super().__init__(f"Unknown action {action!r}; known actions: {', '.join(ACTIONS)}.")
+
+
+class ActionDataError(LifecycleError):
+    """The action's data misses a field or holds a value the action cannot use."""
+
+    def __init__(self, action: str, problems: dict[str, str]) -> None:
+        self.action = action
+        self.problems = problems
+        details = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        super().__init__(f"Action {action!r} cannot be applied: {details}.")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One lifecycle action: where it may start, where it leads, and what it needs."""
+
+    name: str
+    label: str
+    from_states: frozenset[State]
+    # None when the target depends on the device or the data (see `target_state`).
+    to_state: State | None
+    required: tuple[str, ...] = ()
+    # Vendor updates are the only actions that may be recorded without a technician.
+    needs_technician: bool = True
+    description: str = ""
+    optional: tuple[str, ...] = field(default=())
+
+
+_REPAIRABLE = frozenset({State.ENROLLED, State.DEPLOYED})
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action(
+            "receive",
+            "Receive",
+            frozenset(),
+            State.RECEIVED,
+            ("asset_tag", "serial_number", "model", "site"),
+            description="Take a new device into district stock.",
+        ),
+        Action(
+            "enroll",
+            "Enroll",
+            frozenset({State.RECEIVED}),
+            State.ENROLLED,
+            ("operating_system", "management_profile", "user_profile_kind"),
+            description="Set the device up and enroll it in management.",
+        ),
+        Action(
+            "deploy",
+            "Deploy",
+            frozenset({State.ENROLLED}),
+            State.DEPLOYED,
+            optional=("assignee", "room"),
+            description="Hand the device to a person, room or cart (assignee or room).",
+        ),
+        Action(
+            "collect",
+            "Collect",
+            frozenset({State.DEPLOYED}),
+            State.ENROLLED,
+            description="Take the device back from its assignee or room.",
+        ),
+        Action(
+            "transfer",
+            "Transfer",
+            NON_TERMINAL_STATES - {State.WITH_VENDOR},
+            None,
+            ("site",),
+            description="Move the device to another site; its state stays the same.",
+        ),
+        Action(
+            "open_repair",
+            "Open repair",
+            _REPAIRABLE,
+            State.IN_REPAIR,
+            ("problem",),
+            description="Start a repair.",
+        ),
+        Action(
+            "complete_repair",
+            "Complete repair",
+            frozenset({State.IN_REPAIR}),
+            None,
+            ("resolution", "parts_used"),
+            description="Finish a repair; the device returns to the state it had before.",
+        ),
+        Action(
+            "escalate",
+            "Escalate to vendor",
+            frozenset({State.IN_REPAIR}),
+            State.WITH_VENDOR,
+            ("vendor", "problem"),
+            optional=("warranty_override_reason",),
+            description="Send the device to its vendor under warranty.",
+        ),
+        Action(
+            "vendor_return",
+            "Vendor return",
+            frozenset({State.WITH_VENDOR}),
+            State.IN_REPAIR,
+            ("outcome",),
+            needs_technician=False,
+            description="The vendor sent the device back.",
+        ),
+        Action(
+            "vendor_deny",
+            "Vendor denial",
+            frozenset({State.WITH_VENDOR}),
+            State.IN_REPAIR,
+            ("reason",),
+            needs_technician=False,
+            description="The vendor denied the warranty claim.",
+        ),
+        Action(
+            "vendor_replace",
+            "Vendor replacement",
+            frozenset({State.WITH_VENDOR}),
+            State.REPLACED,
+            ("replacement_serial",),
+            needs_technician=False,
+            optional=("replacement_asset_tag",),
+            description="The vendor exchanged the device for a new unit.",
+        ),
+        Action(
+            "request_salvage",
+            "Request salvage",
+            frozenset({State.RECEIVED, State.ENROLLED, State.DEPLOYED, State.IN_REPAIR}),
+            State.AWAITING_SALVAGE,
+            ("reason",),
+            description="Pull the device for a salvage assessment.",
+        ),
+        Action(
+            "assess_salvage",
+            "Assess salvage",
+            frozenset({State.AWAITING_SALVAGE}),
+            None,
+            ("decision", "assessment"),
+            optional=("sanitization_method",),
+            description="Decide reuse, harvest or recycle; harvest and recycle need sanitization.",
+        ),
+        Action(
+            "recycle",
+            "Recycle",
+            frozenset({State.RECYCLE_PENDING}),
+            State.RECYCLED,
+            ("recycling_batch",),
+            description="Hand the device to a recycler in a recycling batch.",
+        ),
+        Action(
+            "report_lost",
+            "Report lost",
+            NON_TERMINAL_STATES,
+            State.LOST,
+            description="The device is missing or stolen.",
+        ),
+        Action(
+            "found",
+            "Found",
+            frozenset({State.LOST}),
+            State.RECEIVED,
+            description="A lost device turned up again.",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    """What the rules need to know about a device beyond its state."""
+
+    state: State | None
+    site_code: str | None = None
+    # State the device had when its current repair was opened.
+    repair_return_state: State | None = None
+    warranty_start: date | None = None
+    warranty_end: date | None = None
+
+
+def allowed_actions(state: State | None) -> list[str]:
+    """Return the actions that may start from `state` (None: a device not yet received)."""
+    if state is None:
+        return ["receive"]
+    return [name for name, action in ACTIONS.items() if state in action.from_states]
+
+
+def warranty_active(context: DeviceContext, on: date) -> bool:
+    """Return whether the warranty covers the day `on`; both end dates are days covered."""
+    if context.warranty_end is None:
+        return False
+    if context.warranty_start is not None and on < context.warranty_start:
+        return False
+    return on <= context.warranty_end
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext, on: date) -> None:
+    problems: dict[str, str] = {}
+    for name in action.required:
+        # An empty list of parts is a real answer: the repair used none.
+        if name == "parts_used":
+            if not isinstance(data.get(name), list):
+                problems[name] = "required, as a list (empty when no parts were used)"
+        elif _is_blank(data.get(name)):
+            problems[name] = "required"
+
+    if action.name == "deploy" and _is_blank(data.get("assignee")) and _is_blank(data.get("room")):
+        problems["assignee"] = "an assignee or a room is required"
+    if action.name == "enroll":
+        kind = data.get("user_profile_kind")
+        if not _is_blank(kind) and kind not in USER_PROFILE_KINDS:
+            problems["user_profile_kind"] = (
+                f"{kind!r} is not one of {', '.join(USER_PROFILE_KINDS)}"
+            )
+    if action.name == "transfer":
+        site = data.get("site")
+        if not _is_blank(site) and context.site_code is not None and site == context.site_code:
+            problems["site"] = f"the device is already at site {site!r}"
+    if action.name == "escalate" and not warranty_active(context, on):
+        if _is_blank(data.get("warranty_override_reason")):
+            end = context.warranty_end.isoformat() if context.warranty_end else "not recorded"
+            problems["warranty_override_reason"] = (
+                f"the warranty does not cover {on.isoformat()} (warranty end: {end}); "
+                "give an override reason to escalate anyway"
+            )
+    if action.name == "assess_salvage":
+        decision = data.get("decision")
+        if not _is_blank(decision) and decision not in SALVAGE_OUTCOMES:
+            problems["decision"] = f"{decision!r} is not one of {', '.join(SALVAGE_OUTCOMES)}"
+        if decision in ("harvest", "recycle"):
+            method = data.get("sanitization_method")
+            if method not in SANITIZATION_METHODS:
+                problems["sanitization_method"] = (
+                    f"data sanitization is required before {decision}: give one of "
+                    f"{', '.join(SANITIZATION_METHODS)}"
+                )
+    if problems:
+        raise ActionDataError(action.name, problems)
+
+
+def target_state(action: Action, data: Mapping[str, Any], context: DeviceContext) -> State:
+    if action.to_state is not None:
+        return action.to_state
+    if action.name == "transfer":
+        assert context.state is not None
+        return context.state
+    if action.name == "complete_repair":
+        return context.repair_return_state or State.ENROLLED
+    if action.name == "assess_salvage":
+        return SALVAGE_OUTCOMES[data["decision"]]
+    raise AssertionError(f"action {action.name!r} has no target rule")
+
+
+def plan_transition(
+    action_name: str,
+    context: DeviceContext,
+    data: Mapping[str, Any],
+    *,
+    has_technician: bool,
+    on: date,
+) -> State:
+    """Check an action against the lifecycle and return the state it leads to.
+
+    Raises UnknownActionError, ActionNotAllowedError or ActionDataError. `on` is the day the
+    action happens, used for the warranty check of an escalation.
+    """
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise UnknownActionError(action_name)
+    if action_name == "receive":
+        if context.state is not None:
+            raise ActionNotAllowedError(action_name, context.state, allowed_actions(context.state))
+    elif context.state is None or context.state not in action.from_states:
+        raise ActionNotAllowedError(action_name, context.state, allowed_actions(context.state))
+    if action.needs_technician and not has_technician:
+        raise ActionDataError(action_name, {"technician": "required for this action"})
+    _check_data(action, data, context, on)
+    return target_state(action, data, context)

@@ -1,0 +1,68 @@
+"""ASGI middleware: a request id for every request, and one log line when it ends."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from time import perf_counter
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from inventory.logs import request_id_var
+
+log = logging.getLogger("inventory.request")
+
+# A request id from a proxy is kept only when it is short and plain, since it is logged.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _SAFE_REQUEST_ID.match(text) else None
+    return None
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+    return middleware

@@ -1,0 +1,45 @@
+"""Run Alembic migrations from code and read the schema's revision."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inventory.config import PROJECT_ROOT
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """Return an Alembic configuration for this project, optionally for another database."""
+    config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
+    if database_url is not None:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _revision_of(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_revision_of)
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database to `revision`; call it outside a running event loop."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
+    """Migrate from inside an event loop; Alembic's env runs its own loop in a thread."""
+    await asyncio.to_thread(upgrade, database_url, revision)

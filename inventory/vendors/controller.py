@@ -1,0 +1,27 @@
+"""HTTP routes for vendors."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from inventory.deps import DatabaseDep
+from inventory.vendors import service
+from inventory.vendors.schemas import VendorCreate, VendorRead
+
+
+class VendorController(Controller):
+    path = "/api/v1/vendors"
+    tags = ["vendors"]
+
+    @post("/", summary="Create a vendor")
+    async def create(self, db: DatabaseDep, data: JSONBody[VendorCreate]) -> VendorRead:
+        return await service.create_vendor(db, data)
+
+    @get("/", summary="List vendors")
+    async def list_vendors(self, db: DatabaseDep) -> list[VendorRead]:
+        return await service.list_vendors(db)
+
+    @get("/{code:str}", summary="Get a vendor")
+    async def get_vendor(self, db: DatabaseDep, code: FromPath[str]) -> VendorRead:
+        return await service.get_vendor(db, code)

@@ -1,0 +1,140 @@
+"""Fixtures: every database test runs on a migrated SQLite file and on PostgreSQL.
+
+PostgreSQL tests use INVENTORY_TEST_POSTGRES_URL (an asyncpg URL of a database the tests may
+connect to as a user who can create databases). Each test session creates its own database
+beside it, migrates it once, empties it before each test and drops it at the end. Without the
+variable the PostgreSQL half is skipped, unless CI is set, where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import inventory.models  # noqa: F401
+from inventory.app import create_app
+from inventory.config import Settings
+from inventory.db import Database
+from inventory.migrations import upgrade
+
+POSTGRES_URL = os.environ.get("INVENTORY_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        database_url=url,
+        environment="test",
+        base_url="https://inventory.example.org",
+        log_format="json",
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def _admin_connection(url: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    name = f"inventory_test_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        connection = await _admin_connection(POSTGRES_URL)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    async def drop() -> None:
+        connection = await _admin_connection(POSTGRES_URL)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(drop())
+
+
+_TABLES = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_url: str | None,
+) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "inventory.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    if postgres_url is None:
+        if os.environ.get("CI"):
+            pytest.fail("INVENTORY_TEST_POSTGRES_URL is not set; CI must test PostgreSQL")
+        pytest.skip("PostgreSQL not configured: set INVENTORY_TEST_POSTGRES_URL")
+    database = Database(_settings(postgres_url), pool=False)
+    async with database.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    await database.dispose()
+    return postgres_url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return _settings(database_url)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    # Litestar's test client runs the app on an event loop in another thread, so the app
+    # opens its own engine there; `db` is the test's own engine on the same database.
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
