@@ -55,7 +55,12 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = db or Database(settings)
         if check_schema:
-            await database.check_migrated()
+            try:
+                await database.check_migrated()
+            except BaseException:
+                if db is None:
+                    await database.dispose()
+                raise
         app.state.db = database
         log.info("service started", extra={"environment": settings.environment})
         try:

@@ -96,9 +96,9 @@ class Database:
         async with self.engine.connect() as connection:
             if self.is_sqlite:
                 await connection.execution_options(sqlite_immediate=True)
-            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                async with session.begin():
-                    yield session
+            session = AsyncSession(bind=connection, expire_on_commit=False)
+            async with session, session.begin():
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -290,13 +290,13 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
         site = data.get("site")
         if not _is_blank(site) and context.site_code is not None and site == context.site_code:
             problems["site"] = f"the device is already at site {site!r}"
-    if action.name == "escalate" and not warranty_active(context, on):
-        if _is_blank(data.get("warranty_override_reason")):
-            end = context.warranty_end.isoformat() if context.warranty_end else "not recorded"
-            problems["warranty_override_reason"] = (
-                f"the warranty does not cover {on.isoformat()} (warranty end: {end}); "
-                "give an override reason to escalate anyway"
-            )
+    overridden = not _is_blank(data.get("warranty_override_reason"))
+    if action.name == "escalate" and not overridden and not warranty_active(context, on):
+        end = context.warranty_end.isoformat() if context.warranty_end else "not recorded"
+        problems["warranty_override_reason"] = (
+            f"the warranty does not cover {on.isoformat()} (warranty end: {end}); "
+            "give an override reason to escalate anyway"
+        )
     if action.name == "assess_salvage":
         decision = data.get("decision")
         if not _is_blank(decision) and decision not in SALVAGE_OUTCOMES:

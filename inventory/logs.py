@@ -14,6 +14,18 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
+_default_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Read when the record is made, inside the request, not when a handler formats it.
+    record = _default_record_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
+
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged.
 _STANDARD_ATTRIBUTES = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -30,6 +42,8 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     for key, value in record.__dict__.items():
         if key in _STANDARD_ATTRIBUTES or key.startswith("_"):
             continue
+        if key == "request_id" and value is None:
+            continue
         fields[key] = "[hidden]" if key.lower() in _SECRET_KEYS else value
     return fields
 
@@ -44,9 +58,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
-        if request_id:
-            line["request_id"] = request_id
         line.update(_extra_fields(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -59,9 +70,6 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         time = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")  # noqa: DTZ006
         fields = _extra_fields(record)
-        request_id = request_id_var.get()
-        if request_id:
-            fields = {"request_id": request_id, **fields}
         pairs = " ".join(f"{key}={value}" for key, value in fields.items())
         text = f"{time} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if pairs:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alembic import command
 from inventory.config import PROJECT_ROOT
 
 
@@ -43,3 +43,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     """Migrate from inside an event loop; Alembic's env runs its own loop in a thread."""
     await asyncio.to_thread(upgrade, database_url, revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Migrate the database back to `revision` ("base": an empty schema)."""
+    command.downgrade(alembic_config(database_url), revision)

@@ -174,7 +174,8 @@ async def _record_event(
     visit_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> EventRead:
-    assert device.id is not None and site.id is not None
+    assert device.id is not None
+    assert site.id is not None
     event = DeviceEvent(
         device_id=device.id,
         sequence=sequence,
@@ -389,7 +390,8 @@ async def _apply_in(
 ) -> ActionResult:
     device = await find_device(session, asset_tag)
     site = await session.get(Site, device.site_id)
-    assert site is not None and device.id is not None
+    assert site is not None
+    assert device.id is not None
     current = State(device.state)
     if request.expected_state is not None and request.expected_state != current.value:
         raise ConflictError(
@@ -458,7 +460,7 @@ async def _apply_in(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         fresh = await session.scalar(
             select(Device.state)
             .where(Device.id == device.id)
@@ -471,12 +473,13 @@ async def _apply_in(
             allowed_actions=allowed_actions(State(fresh)) if fresh else [],
         )
 
-    replacement = None
+    replacement_tag = None
     if request.action == "vendor_replace":
-        replacement = await _receive_replacement(
-            session, settings, device, site, data, occurred_at, actor
+        replacement_tag = _replacement_tag(device.asset_tag, data)
+        await _check_unique(
+            session, replacement_tag, device.manufacturer_key, str(data["replacement_serial"])
         )
-        data = {**data, "replacement_asset_tag": replacement.asset_tag}
+        data = {**data, "replacement_asset_tag": replacement_tag}
 
     event = await _record_event(
         session,
@@ -494,6 +497,13 @@ async def _apply_in(
         visit_id=request.visit_id,
         idempotency_key=idempotency_key,
     )
+    # The new unit's first event follows the old unit's last, so a history that spans
+    # both reads in order.
+    replacement = None
+    if replacement_tag is not None:
+        replacement = await _receive_replacement(
+            session, settings, device, site, replacement_tag, data, occurred_at, actor
+        )
     return ActionResult(
         device=await _read_device(session, settings, device.id),
         event=event,
@@ -506,14 +516,13 @@ async def _receive_replacement(
     settings: Settings,
     old: Device,
     site: Site,
+    tag: str,
     data: dict[str, Any],
     occurred_at: datetime,
     actor: str | None,
 ) -> DeviceRead:
     """Receive the vendor's new unit, linked to the device it replaces."""
     serial = str(data["replacement_serial"])
-    tag = _replacement_tag(old.asset_tag, data)
-    await _check_unique(session, tag, old.manufacturer_key, serial)
     new = Device(
         asset_tag=tag,
         serial_number=serial,
