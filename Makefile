@@ -42,8 +42,8 @@ format: install ## Rewrite the code in ruff's format
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## Run the benchmarks; each prints its ratio to a raw baseline
-	$(BIN)/python -m bench
+bench: install ## Run the benchmarks (PostgreSQL too when INVENTORY_BENCH_POSTGRES_URL is set)
+	$(BIN)/python -m bench $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 
 clean: ## Remove the virtual environments, caches and the local database under var/
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache

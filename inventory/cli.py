@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import click
 
-from inventory.config import get_settings
+from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseNotMigratedError, DatabaseUnavailableError
 from inventory.logs import configure_logging
 
@@ -57,16 +58,55 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
     except OSError as exc:
         raise click.ClickException(f"Cannot reach the database: {exc}") from exc
 
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    click.echo(f"Serving on http://{bind_host}:{bind_port}/ (stop with Ctrl+C)")
+    hint = asyncio.run(_first_step_hint(settings))
+    if hint:
+        click.echo(hint)
     uvicorn.run(
         "inventory.app:create_app_from_environment",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind_host,
+        port=bind_port,
         workers=workers,
         reload=reload,
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=30,
+    )
+
+
+async def _first_step_hint(settings: Settings) -> str | None:
+    """Suggest a first thing to try: a device to open and to move through the API."""
+    from inventory.devices.service import first_asset_tag_in_state
+    from inventory.technicians.service import list_technicians
+
+    database = Database(settings, pool=False)
+    try:
+        tag = await first_asset_tag_in_state(database, "received")
+        technicians = await list_technicians(database, active=True, limit=1)
+    finally:
+        await database.dispose()
+    if tag is None or not technicians.items:
+        return None
+    body = json.dumps(
+        {
+            "action": "enroll",
+            "technician": technicians.items[0].employee_number,
+            "data": {
+                "operating_system": "ChromeOS",
+                "management_profile": "students",
+                "user_profile_kind": "student",
+            },
+        }
+    )
+    base = settings.base_url
+    return (
+        f"First thing to try: open {base}/a/{tag} to see a device and its history,\n"
+        f"then enroll it through the API (API documents at {base}/schema/swagger):\n"
+        f"  curl -X POST {base}/api/v1/devices/{tag}/actions "
+        f"-H 'Content-Type: application/json' -d '{body}'"
     )
 
 

@@ -24,8 +24,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = Field(
         default="development",
-        description="Deployment mode. Outside development a real secret key is required "
-        "and demo passwords are never printed.",
+        description="Deployment mode: development, test or production. Production requires a "
+        "real secret key.",
     )
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="development",
-        description="Key for signing sessions and tokens. Required outside development.",
+        description="Key for signing sessions and tokens. Required in production.",
         repr=False,
     )
     timezone: str = Field(

@@ -104,3 +104,13 @@ async def test_security_headers(client) -> None:
     response = await client.get("/health")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_every_setting_documented() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    for name, field in Settings.model_fields.items():
+        assert f"`INVENTORY_{name.upper()}`" in text, name
+        assert field.description, name
+        assert field.description in text, name

@@ -672,3 +672,14 @@ async def device_history(
     ]
     next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, limit=limit)
+
+
+async def first_asset_tag_in_state(db: Database, state: str) -> str | None:
+    """Return the lowest asset tag among devices in `state`, or None when there is none."""
+    async with db.read() as session:
+        return await session.scalar(
+            select(Device.asset_tag)
+            .where(Device.state == state)
+            .order_by(Device.asset_tag)
+            .limit(1)
+        )

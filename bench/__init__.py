@@ -1,0 +1,1 @@
+"""Benchmarks. Each prints its figure beside a raw-driver baseline measured in the same run."""
