@@ -6,12 +6,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
+from inventory.accounts.auth import (
+    UNAUTHENTICATED_PATHS,
+    AuthenticationMiddleware,
+    check_every_route_declares_access,
+    enforce_access,
+)
+from inventory.accounts.principal import Principal
 from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseUnavailableError
 from inventory.devices.controller import DeviceController, DeviceModelController
@@ -30,7 +40,11 @@ def provide_db(state: State) -> Database:
     return state.db
 
 
-@get("/health", tags=["health"], summary="Service and database health")
+def provide_principal(request: Request) -> Principal | None:
+    return request.scope.get("user")
+
+
+@get("/health", tags=["health"], summary="Service and database health", opt={"access": "public"})
 async def health(state: State) -> Response[dict]:
     db: Database = state.db
     try:
@@ -70,7 +84,7 @@ def create_app(
                 await database.dispose()
             log.info("service stopped")
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             SiteController,
@@ -78,12 +92,29 @@ def create_app(
             VendorController,
             DeviceModelController,
             DeviceController,
-            *WEB_CONTROLLERS,
-            static_files_router(),
+            Router(path="/", route_handlers=WEB_CONTROLLERS, opt={"access": "public"}),
+            Router(path="/", route_handlers=[static_files_router()], opt={"access": "public"}),
         ],
-        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         lifespan=[lifespan],
-        middleware=[request_context_middleware],
+        middleware=[
+            request_context_middleware,
+            DefineMiddleware(AuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
+        ],
+        guards=[enforce_access],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="inventory_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            # The API takes bearer tokens only, never the session cookie, so a page on
+            # another site cannot make a browser call it.
+            exclude=["^/api/"],
+        ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
@@ -91,11 +122,22 @@ def create_app(
             version="1.0.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"access": "public"}),
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="An API token."
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
         ),
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
     )
+    check_every_route_declares_access(app.routes)
+    return app
 
 
 def create_app_from_environment() -> Litestar:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
+from inventory.accounts.principal import Role
 from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseNotMigratedError, DatabaseUnavailableError
+from inventory.errors import ServiceError
 from inventory.logs import configure_logging
+
+T = TypeVar("T")
 
 
 def _settings():
@@ -192,6 +198,177 @@ def demo_load(devices_per_student: float | None, if_empty: bool, seed: int) -> N
         click.echo(asyncio.run(run()))
     except (DatabaseNotMigratedError, DatabaseUnavailableError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` against a migrated database; report service errors as command errors."""
+
+    async def run() -> T:
+        database = Database(settings, pool=False)
+        try:
+            await database.check_migrated()
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (DatabaseNotMigratedError, DatabaseUnavailableError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@main.group()
+def users() -> None:
+    """Sign-in accounts: admin, technician, site and vendor users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="What the user may do.",
+)
+@click.option(
+    "--technician",
+    "technician",
+    metavar="EMPLOYEE_NUMBER",
+    help="Technician record of a technician user.",
+)
+@click.option(
+    "--site",
+    "sites",
+    metavar="CODE",
+    multiple=True,
+    help="A site a site user reads; repeat for several.",
+)
+@click.option("--vendor", metavar="CODE", help="Vendor of a vendor user.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+@click.option(
+    "--no-password", is_flag=True, help="Create a user who signs in with API tokens only."
+)
+def users_create(
+    username: str,
+    role: str,
+    technician: str | None,
+    sites: tuple[str, ...],
+    vendor: str | None,
+    password_stdin: bool,
+    no_password: bool,
+) -> None:
+    """Create USERNAME with one role; the password is asked for twice unless given on stdin."""
+    from inventory.accounts.service import create_user
+
+    settings = _settings()
+    password: str | None
+    if no_password:
+        password = None
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = _run_with_db(
+        settings,
+        lambda db: create_user(
+            db, username, role, password, technician=technician, sites=list(sites), vendor=vendor
+        ),
+    )
+    click.echo(f"Created user {user.username} ({user.role}).")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List every user with role and scope."""
+    from inventory.accounts.service import list_users
+
+    rows = _run_with_db(_settings(), list_users)
+    click.echo(f"{'username':<24} {'role':<11} {'active':<6} scope")
+    for user in rows:
+        scope = user.technician or user.vendor or ", ".join(user.sites) or "-"
+        click.echo(
+            f"{user.username:<24} {user.role:<11} {'yes' if user.active else 'no':<6} {scope}"
+        )
+
+
+@main.group()
+def tokens() -> None:
+    """API bearer tokens."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", default="api", show_default=True, help="A name to tell tokens apart.")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="Days until the token expires; default INVENTORY_TOKEN_DEFAULT_DAYS (90).",
+)
+def tokens_create(username: str, name: str, expires_days: int | None) -> None:
+    """Create a token for USERNAME and print it once; only its hash is stored."""
+    from inventory.accounts.service import create_token
+
+    token, info = _run_with_db(
+        _settings(), lambda db: create_token(db, username, name=name, expires_days=expires_days)
+    )
+    click.echo(token)
+    click.echo(
+        f"Token {info.id} ({info.name}) for {info.username}, expires {info.expires_at:%Y-%m-%d}. "
+        "It is shown only now: store it safely.",
+        err=True,
+    )
+
+
+@tokens.command("list")
+@click.argument("username", required=False)
+def tokens_list(username: str | None) -> None:
+    """List tokens (of USERNAME, or all) without their secret part."""
+    from inventory.accounts.service import list_tokens
+
+    rows = _run_with_db(_settings(), lambda db: list_tokens(db, username))
+    for info in rows:
+        state = "revoked" if info.revoked_at else f"expires {info.expires_at:%Y-%m-%d}"
+        click.echo(f"{info.id:>5} {info.username:<24} {info.name:<16} {info.prefix}...  {state}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke the token with TOKEN_ID (see `inventory tokens list`)."""
+    from inventory.accounts.service import revoke_token
+
+    info = _run_with_db(_settings(), lambda db: revoke_token(db, token_id))
+    click.echo(f"Revoked token {info.id} ({info.name}) of {info.username}.")
+
+
+@main.group()
+def audit() -> None:
+    """Checks of the tamper-evident device history."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every device's event hash chain; exit 1 at the first event that does not match."""
+    from inventory.devices.audit import verify_chains
+
+    result = _run_with_db(_settings(), verify_chains)
+    if result.ok:
+        click.echo(f"All {result.checked} events verified.")
+        return
+    click.echo(
+        f"Event {result.broken_event_id} (device {result.broken_asset_tag}, sequence "
+        f"{result.broken_sequence}) does not verify: {result.reason}. "
+        f"{result.checked} events before it verified.",
+        err=True,
+    )
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,34 @@ class Settings(BaseSettings):
         default=500, ge=1, description="Largest page a list request may ask for."
     )
 
+    session_idle_minutes: int = Field(
+        default=480,
+        ge=1,
+        description="Minutes without a request after which a web sign-in ends.",
+    )
+    session_max_hours: int = Field(
+        default=12,
+        ge=1,
+        description="Hours after signing in at which a web sign-in ends, however active.",
+    )
+    token_default_days: int = Field(
+        default=90, ge=1, description="Days an API token lasts when created without --expires-days."
+    )
+    login_max_failures_per_user: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one username within the window before it is throttled.",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address within the window before it is "
+        "throttled.",
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Minutes over which failed sign-ins are counted."
+    )
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -98,6 +126,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag: when the service is reached over HTTPS."""
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

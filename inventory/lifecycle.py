@@ -90,7 +90,7 @@ class Action:
     # None when the target depends on the device or the data (see `target_state`).
     to_state: State | None
     required: tuple[str, ...] = ()
-    # Vendor updates are the only actions that may be recorded without a technician.
+    # Vendor updates and problem reports are the only actions recorded without a technician.
     needs_technician: bool = True
     description: str = ""
     optional: tuple[str, ...] = field(default=())
@@ -226,6 +226,16 @@ ACTIONS: dict[str, Action] = {
             description="The device is missing or stolen.",
         ),
         Action(
+            "report_problem",
+            "Report a problem",
+            NON_TERMINAL_STATES,
+            None,
+            ("problem",),
+            needs_technician=False,
+            description="Site staff report a problem; the state stays the same until a "
+            "technician acts on it.",
+        ),
+        Action(
             "found",
             "Found",
             frozenset({State.LOST}),
@@ -315,7 +325,7 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
 def target_state(action: Action, data: Mapping[str, Any], context: DeviceContext) -> State:
     if action.to_state is not None:
         return action.to_state
-    if action.name == "transfer":
+    if action.name in ("transfer", "report_problem"):
         assert context.state is not None
         return context.state
     if action.name == "complete_repair":

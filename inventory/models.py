@@ -1,16 +1,22 @@
 """Every table, imported in one place so that SQLModel.metadata holds them all."""
 
+from inventory.accounts.models import ApiToken, LoginFailure, User, UserSite, WebSession
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, IdempotencyRecord
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
 
 __all__ = [
+    "ApiToken",
     "Device",
     "DeviceEvent",
     "DeviceModel",
     "IdempotencyRecord",
+    "LoginFailure",
     "Site",
     "Technician",
+    "User",
+    "UserSite",
     "Vendor",
+    "WebSession",
 ]

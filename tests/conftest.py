@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import inventory.models  # noqa: F401
+from inventory.accounts.service import create_token, create_user
 from inventory.app import create_app
 from inventory.config import Settings
 from inventory.db import Database
@@ -134,7 +135,23 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
+async def token_for(db: Database, username: str, role: str = "admin", **scope) -> str:
+    """Create a user with `role` (and its technician, sites or vendor) and return a token."""
+    await create_user(db, username, role, None, **scope)
+    token, _info = await create_token(db, username, name="test")
+    return token
+
+
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+async def client(app: Litestar, db: Database) -> AsyncIterator[AsyncTestClient]:
+    """A test client that calls the API as an admin."""
+    token = await token_for(db, "test-admin")
+    async with AsyncTestClient(app=app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {token}"
+        yield test_client
+
+
+@pytest.fixture
+async def anonymous_client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client

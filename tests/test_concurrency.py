@@ -20,6 +20,7 @@ from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
 from inventory.errors import ConflictError
 from inventory.lifecycle import ActionNotAllowedError
+from tests.conftest import token_for
 from tests.factories import make_world, receive
 
 ENROLL = {
@@ -99,9 +100,13 @@ async def test_fifty_concurrent_repairs_one_wins_service(db) -> None:
 
 async def test_fifty_concurrent_repairs_one_wins_http(db, live_server: str) -> None:
     await _enrolled_device(db)
-    body = {"action": "open_repair", "technician": "000456", "data": {"problem": "screen"}}
+    token = await token_for(db, "ben", "technician", technician="000456")
+    body = {"action": "open_repair", "data": {"problem": "screen"}}
     limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=live_server, limits=limits, timeout=60) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=live_server, limits=limits, timeout=60, headers=headers
+    ) as http:
         responses = await asyncio.gather(
             *(http.post("/api/v1/devices/0042/actions", json=body) for _ in range(50))
         )
@@ -111,6 +116,10 @@ async def test_fifty_concurrent_repairs_one_wins_http(db, live_server: str) -> N
         if response.status_code == 409:
             assert response.json()["extra"]["current_state"] == "in_repair"
     assert await _events(db, "open_repair") == 1
+    async with db.read() as session:
+        event = await session.scalar(select(DeviceEvent).where(DeviceEvent.action == "open_repair"))
+    assert event.technician_name == "Ben Okafor"
+    assert event.actor == "ben"
 
 
 async def test_retry_with_same_key_applied_once(client, db) -> None:

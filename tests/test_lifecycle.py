@@ -47,6 +47,7 @@ VALID_DATA: dict[str, dict] = {
     },
     "recycle": {"recycling_batch": "RB-1"},
     "report_lost": {},
+    "report_problem": {"problem": "will not charge"},
     "found": {},
 }
 
@@ -68,6 +69,7 @@ EXPECTED = [
     ("recycle", State.RECYCLE_PENDING, State.RECYCLED),
     ("found", State.LOST, State.RECEIVED),
     *[("report_lost", state, State.LOST) for state in NON_TERMINAL_STATES],
+    *[("report_problem", state, state) for state in NON_TERMINAL_STATES],
     *[
         ("transfer", state, state)
         for state in NON_TERMINAL_STATES
@@ -194,6 +196,7 @@ def test_reuse_needs_no_sanitization() -> None:
         ("request_salvage", State.ENROLLED),
         ("assess_salvage", State.AWAITING_SALVAGE),
         ("recycle", State.RECYCLE_PENDING),
+        ("report_problem", State.DEPLOYED),
     ],
 )
 def test_each_required_field_is_checked(action: str, state: State | None) -> None:
@@ -242,7 +245,7 @@ def test_enroll_rejects_unknown_profile_kind() -> None:
 def test_technician_required_except_vendor_updates(name: str) -> None:
     action = ACTIONS[name]
     state = None if name == "receive" else sorted(action.from_states)[0]
-    if name.startswith("vendor_"):
+    if name.startswith("vendor_") or name == "report_problem":
         assert plan_transition(
             name, _context(state), VALID_DATA[name], has_technician=False, on=TODAY
         )

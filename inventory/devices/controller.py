@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from inventory.deps import DatabaseDep
+from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.devices import catalog, service
 from inventory.devices.idempotency import check_key, request_fingerprint
 from inventory.devices.schemas import (
@@ -36,11 +36,11 @@ class DeviceModelController(Controller):
     path = "/api/v1/device-models"
     tags = ["device models"]
 
-    @post("/", summary="Create a device model")
+    @post("/", summary="Create a device model", opt={"access": "admin"})
     async def create(self, db: DatabaseDep, data: JSONBody[DeviceModelCreate]) -> DeviceModelRead:
         return await catalog.create_device_model(db, data)
 
-    @get("/", summary="List device models")
+    @get("/", summary="List device models", opt={"access": "user"})
     async def list_models(
         self,
         db: DatabaseDep,
@@ -52,7 +52,7 @@ class DeviceModelController(Controller):
             db, manufacturer=manufacturer, cursor=cursor, limit=limit
         )
 
-    @get("/{model_id:int}", summary="Get a device model")
+    @get("/{model_id:int}", summary="Get a device model", opt={"access": "user"})
     async def get_model(self, db: DatabaseDep, model_id: FromPath[int]) -> DeviceModelRead:
         return await catalog.get_device_model(db, model_id)
 
@@ -61,25 +61,29 @@ class DeviceController(Controller):
     path = "/api/v1/devices"
     tags = ["devices"]
 
-    @post("/", summary="Receive a new device", status_code=201)
+    @post("/", summary="Receive a new device", status_code=201, opt={"access": "staff"})
     async def receive(
         self,
         request: Request,
         db: DatabaseDep,
+        principal: PrincipalDep,
         data: JSONBody[DeviceReceive],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ActionResult]:
         key = check_key(idempotency_key)
-        fingerprint = request_fingerprint("POST", request.url.path, data.model_dump(mode="json"))
+        fingerprint = request_fingerprint(
+            "POST", request.url.path, data.model_dump(mode="json"), principal
+        )
         status_code, result = await service.receive_device(
-            db, data, idempotency_key=key, fingerprint=fingerprint
+            db, data, actor=principal, idempotency_key=key, fingerprint=fingerprint
         )
         return Response(result, status_code=status_code)
 
-    @get("/", summary="List devices")
+    @get("/", summary="List devices", opt={"access": "user"})
     async def list_devices(
         self,
         db: DatabaseDep,
+        principal: PrincipalDep,
         site: Annotated[str | None, QueryParameter(description="Site code.")] = None,
         state_filter: Annotated[
             str | None, QueryParameter(name="state", description="Lifecycle state.")
@@ -95,33 +99,52 @@ class DeviceController(Controller):
         filters = service.DeviceFilters(
             site=site, state=state_filter, model_id=model_id, technician=technician
         )
-        return await service.list_devices(db, filters, cursor=cursor, limit=limit)
+        return await service.list_devices(
+            db, filters, cursor=cursor, limit=limit, principal=principal
+        )
 
-    @get("/{asset_tag:str}", summary="Get a device by asset tag")
-    async def get_device(self, db: DatabaseDep, asset_tag: FromPath[str]) -> DeviceRead:
-        return await service.get_device(db, asset_tag)
+    @get("/{asset_tag:str}", summary="Get a device by asset tag", opt={"access": "user"})
+    async def get_device(
+        self, db: DatabaseDep, principal: PrincipalDep, asset_tag: FromPath[str]
+    ) -> DeviceRead:
+        return await service.get_device(db, asset_tag, principal)
 
-    @post("/{asset_tag:str}/actions", summary="Apply a lifecycle action", status_code=200)
+    @post(
+        "/{asset_tag:str}/actions",
+        summary="Apply a lifecycle action",
+        status_code=200,
+        opt={"access": "user"},
+    )
     async def apply_action(
         self,
         request: Request,
         db: DatabaseDep,
+        principal: PrincipalDep,
         asset_tag: FromPath[str],
         data: JSONBody[ActionRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
         key = check_key(idempotency_key)
-        fingerprint = request_fingerprint("POST", request.url.path, data.model_dump(mode="json"))
+        fingerprint = request_fingerprint(
+            "POST", request.url.path, data.model_dump(mode="json"), principal
+        )
         return await service.apply_action(
-            db, asset_tag, data, idempotency_key=key, fingerprint=fingerprint
+            db, asset_tag, data, actor=principal, idempotency_key=key, fingerprint=fingerprint
         )
 
-    @get("/{asset_tag:str}/history", summary="A device's history, oldest first")
+    @get(
+        "/{asset_tag:str}/history",
+        summary="A device's history, oldest first",
+        opt={"access": "user"},
+    )
     async def history(
         self,
         db: DatabaseDep,
+        principal: PrincipalDep,
         asset_tag: FromPath[str],
         cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1)] = 100,
     ) -> Page[EventRead]:
-        return await service.device_history(db, asset_tag, cursor=cursor, limit=limit)
+        return await service.device_history(
+            db, asset_tag, cursor=cursor, limit=limit, principal=principal
+        )

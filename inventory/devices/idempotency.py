@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.devices.models import IdempotencyRecord
 from inventory.errors import ConflictError, InvalidInputError
@@ -18,8 +19,12 @@ from inventory.lifecycle import ActionNotAllowedError
 MAX_KEY_LENGTH = 200
 
 
-def request_fingerprint(method: str, path: str, body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+def request_fingerprint(method: str, path: str, body: Any, principal: Principal | None) -> str:
+    """Hash what makes two requests the same: user, method, path and body."""
+    user = principal.user_id if principal else None
+    canonical = json.dumps(
+        {"user": user, "body": body}, sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 

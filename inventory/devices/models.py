@@ -63,6 +63,11 @@ class Device(SQLModel, table=True):
     user_profile_kind: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # State to return to when the open repair completes.
     repair_return_state: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Vendor of the open warranty escalation, set by `escalate`, cleared when the device
+    # comes back or is replaced; a vendor user sees the devices it names.
+    escalation_vendor_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("vendors.id"), nullable=True)
+    )
     replaces_device_id: int | None = Field(
         default=None, sa_column=Column(BigIntId, ForeignKey("devices.id"), nullable=True)
     )
@@ -104,7 +109,12 @@ class DeviceEvent(SQLModel, table=True):
     )
     # Copied so the history reads the same after a technician record is renamed.
     technician_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The signed-in user who recorded the step: the technician, an admin acting on a
+    # technician's behalf, a vendor user or a site user. Username copied like the name.
     actor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id"), nullable=True)
+    )
     site_id: int = Field(sa_column=Column(Integer, ForeignKey("sites.id"), nullable=False))
     visit_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -117,6 +127,10 @@ class DeviceEvent(SQLModel, table=True):
     )
     request_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # SHA-256 over this event's content and the previous event's hash of the same device
+    # (see inventory.audit); any later change to a stored event breaks the chain.
+    prev_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    hash: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -11,6 +11,8 @@ from sqlalchemy import Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from inventory.accounts.principal import Principal, Role
+from inventory.audit import event_hash
 from inventory.config import Settings
 from inventory.db import Database
 from inventory.devices.idempotency import run_once
@@ -22,7 +24,7 @@ from inventory.devices.schemas import (
     DeviceReceive,
     EventRead,
 )
-from inventory.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from inventory.lifecycle import (
     STATE_LABELS,
     DeviceContext,
@@ -166,7 +168,7 @@ async def _record_event(
     to_state: str,
     sequence: int,
     technician: Technician | None,
-    actor: str | None,
+    actor: Principal | None,
     site: Site,
     occurred_at: datetime,
     notes: str | None,
@@ -176,23 +178,35 @@ async def _record_event(
 ) -> EventRead:
     assert device.id is not None
     assert site.id is not None
-    event = DeviceEvent(
-        device_id=device.id,
-        sequence=sequence,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        technician_id=technician.id if technician else None,
-        technician_name=technician.name if technician else None,
-        actor=actor,
-        site_id=site.id,
-        visit_id=visit_id,
-        occurred_at=occurred_at,
-        notes=notes,
-        data=data,
-        request_id=request_id_var.get(),
-        idempotency_key=idempotency_key,
-    )
+    columns: dict[str, Any] = {
+        "device_id": device.id,
+        "sequence": sequence,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "technician_id": technician.id if technician else None,
+        "technician_name": technician.name if technician else None,
+        "actor": actor.username if actor else None,
+        "actor_user_id": actor.user_id if actor else None,
+        "site_id": site.id,
+        "visit_id": visit_id,
+        "occurred_at": occurred_at,
+        "recorded_at": utc_now(),
+        "notes": notes,
+        "data": data,
+        "request_id": request_id_var.get(),
+        "idempotency_key": idempotency_key,
+    }
+    # The caller holds the device row (conditional update or new row), so the previous
+    # event cannot change under us.
+    prev_hash = None
+    if sequence > 1:
+        prev_hash = await session.scalar(
+            select(DeviceEvent.hash).where(
+                DeviceEvent.device_id == device.id, DeviceEvent.sequence == sequence - 1
+            )
+        )
+    event = DeviceEvent(**columns, prev_hash=prev_hash, hash=event_hash(prev_hash, columns))
     session.add(event)
     await session.flush()
     log.info(
@@ -203,6 +217,7 @@ async def _record_event(
             "from_state": from_state,
             "to_state": to_state,
             "technician": technician.employee_number if technician else None,
+            "user": actor.username if actor else None,
         },
     )
     return _event_read(event, device.asset_tag, site.code, technician)
@@ -267,16 +282,66 @@ def _check_warranty_dates(start: Any, end: Any) -> None:
         )
 
 
+# Actions each role other than admin and technician may record.
+_VENDOR_ACTIONS = frozenset({"vendor_return", "vendor_deny", "vendor_replace"})
+_SITE_ACTIONS = frozenset({"report_problem"})
+
+
+async def _acting_technician(
+    session: AsyncSession, actor: Principal | None, requested: str | None
+) -> Technician | None:
+    """Return the technician an event names.
+
+    A technician records their own steps; an admin may name any technician and the event
+    then keeps both; vendor and site users record no technician. Without a signed-in user
+    (the command line, the demo loader) the requested technician is taken as given.
+    """
+    if actor is None or actor.role is Role.ADMIN:
+        return await find_active_technician(session, requested) if requested else None
+    if actor.role is Role.TECHNICIAN:
+        if requested and requested.strip() != actor.technician_number:
+            raise ForbiddenError(
+                f"Technicians record their own steps; user {actor.username!r} is technician "
+                f"{actor.technician_number!r}, not {requested.strip()!r}.",
+            )
+        if actor.technician_number is None:
+            raise ForbiddenError(f"User {actor.username!r} is not linked to a technician record.")
+        return await find_active_technician(session, actor.technician_number)
+    if requested:
+        raise ForbiddenError(f"A {actor.role.value} user cannot name a technician.")
+    return None
+
+
+def _check_role_may_act(actor: Principal | None, action: str, device: Device) -> None:
+    if actor is None or actor.is_staff:
+        return
+    allowed = _VENDOR_ACTIONS if actor.role is Role.VENDOR else _SITE_ACTIONS
+    if action not in allowed:
+        raise ForbiddenError(
+            f"A {actor.role.value} user may not record {action!r}; allowed: "
+            f"{', '.join(sorted(allowed))}.",
+            action=action,
+        )
+
+
+def _hide_unless_visible(actor: Principal | None, device: Device) -> None:
+    # The same answer as for a tag that does not exist, so existence does not leak.
+    if actor is not None and not actor.may_see_device(device.site_id, device.escalation_vendor_id):
+        raise NotFoundError(
+            f"Device with asset tag {device.asset_tag!r} not found.", asset_tag=device.asset_tag
+        )
+
+
 async def _receive_in(
     session: AsyncSession,
     settings: Settings,
     data: DeviceReceive,
-    actor: str | None,
+    actor: Principal | None,
     idempotency_key: str | None,
 ) -> ActionResult:
     _check_warranty_dates(data.warranty_start, data.warranty_end)
     occurred_at = occurred_instant(data.occurred_at, settings.zone)
-    technician = await find_active_technician(session, data.technician) if data.technician else None
+    technician = await _acting_technician(session, actor, data.technician)
     plan_transition(
         "receive",
         DeviceContext(state=None),
@@ -334,7 +399,7 @@ async def receive_device(
     db: Database,
     data: DeviceReceive,
     *,
-    actor: str | None = None,
+    actor: Principal | None = None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
 ) -> tuple[int, ActionResult]:
@@ -385,10 +450,12 @@ async def _apply_in(
     settings: Settings,
     asset_tag: str,
     request: ActionRequest,
-    actor: str | None,
+    actor: Principal | None,
     idempotency_key: str | None,
 ) -> ActionResult:
     device = await find_device(session, asset_tag)
+    _hide_unless_visible(actor, device)
+    _check_role_may_act(actor, request.action, device)
     site = await session.get(Site, device.site_id)
     assert site is not None
     assert device.id is not None
@@ -402,9 +469,7 @@ async def _apply_in(
         )
 
     occurred_at = occurred_instant(request.occurred_at, settings.zone)
-    technician = (
-        await find_active_technician(session, request.technician) if request.technician else None
-    )
+    technician = await _acting_technician(session, actor, request.technician)
     data = {
         key: value.strip() if isinstance(value, str) else value
         for key, value in request.data.items()
@@ -441,9 +506,14 @@ async def _apply_in(
         except NotFoundError as exc:
             raise InvalidInputError(exc.detail, **exc.extra) from exc
         data = {**data, "vendor": vendor.code}
+        changes_vendor: dict[str, Any] = {"escalation_vendor_id": vendor.id}
+    elif request.action in _VENDOR_ACTIONS:
+        changes_vendor = {"escalation_vendor_id": None}
+    else:
+        changes_vendor = {}
 
     now = utc_now()
-    changes = _field_changes(request.action, data, current.value, destination)
+    changes = {**_field_changes(request.action, data, current.value, destination), **changes_vendor}
     result = await session.execute(
         update(Device)
         .where(
@@ -519,7 +589,7 @@ async def _receive_replacement(
     tag: str,
     data: dict[str, Any],
     occurred_at: datetime,
-    actor: str | None,
+    actor: Principal | None,
 ) -> DeviceRead:
     """Receive the vendor's new unit, linked to the device it replaces."""
     serial = str(data["replacement_serial"])
@@ -568,7 +638,7 @@ async def apply_action(
     asset_tag: str,
     request: ActionRequest,
     *,
-    actor: str | None = None,
+    actor: Principal | None = None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
 ) -> ActionResult:
@@ -582,21 +652,38 @@ async def apply_action(
     return ActionResult.model_validate(body)
 
 
-async def get_device(db: Database, asset_tag: str) -> DeviceRead:
+async def get_device(
+    db: Database, asset_tag: str, principal: Principal | None = None
+) -> DeviceRead:
     tag = asset_tag.strip()
     async with db.read() as session:
         row = (await session.execute(_device_query().where(Device.asset_tag == tag))).one_or_none()
     if row is None:
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
+    _hide_unless_visible(principal, row[0])
     return _to_read(row, db.settings)
 
 
+def _scope_devices(query: Select, principal: Principal | None) -> Select:
+    """Keep only the devices `principal` may see: a site user's sites, a vendor's escalations."""
+    if principal is None or principal.is_staff:
+        return query
+    if principal.role is Role.SITE:
+        return query.where(Device.site_id.in_(sorted(principal.site_ids)))
+    return query.where(Device.escalation_vendor_id == principal.vendor_id)
+
+
 async def list_devices(
-    db: Database, filters: DeviceFilters, *, cursor: str | None = None, limit: int = 50
+    db: Database,
+    filters: DeviceFilters,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    principal: Principal | None = None,
 ) -> Page[DeviceRead]:
     """Return devices ordered by asset tag, one page after the cursor's asset tag."""
     limit = check_limit(limit, db.settings.page_size_max)
-    query = _device_query().order_by(Device.asset_tag).limit(limit + 1)
+    query = _scope_devices(_device_query(), principal).order_by(Device.asset_tag).limit(limit + 1)
     if filters.state:
         if filters.state not in State.__members__.values():
             raise InvalidInputError(
@@ -608,7 +695,7 @@ async def list_devices(
         query = query.where(Device.model_id == filters.model_id)
     async with db.read() as session:
         if filters.site:
-            site = await find_site(session, filters.site)
+            site = await find_site(session, filters.site, principal)
             query = query.where(Device.site_id == site.id)
         if filters.technician:
             number = filters.technician.strip()
@@ -644,7 +731,12 @@ async def _lineage(session: AsyncSession, device: Device) -> list[Device]:
 
 
 async def device_history(
-    db: Database, asset_tag: str, *, cursor: str | None = None, limit: int = 100
+    db: Database,
+    asset_tag: str,
+    *,
+    cursor: str | None = None,
+    limit: int = 100,
+    principal: Principal | None = None,
 ) -> Page[EventRead]:
     """Return a device's events in the order they were recorded.
 
@@ -653,6 +745,7 @@ async def device_history(
     limit = check_limit(limit, db.settings.page_size_max)
     async with db.read() as session:
         device = await find_device(session, asset_tag)
+        _hide_unless_visible(principal, device)
         chain = await _lineage(session, device)
         tags = {item.id: item.asset_tag for item in chain}
         query = (

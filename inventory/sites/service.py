@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.devices.models import Device
 from inventory.errors import ConflictError, NotFoundError
@@ -14,13 +15,18 @@ from inventory.sites.models import Site
 from inventory.sites.schemas import SiteCreate, SiteRead, SiteSummary
 
 
-async def find_site(session: AsyncSession, code: str) -> Site:
-    site = (
-        await session.execute(select(Site).where(Site.code == code.strip()))
-    ).scalar_one_or_none()
-    if site is None:
-        raise NotFoundError(f"Site {code!r} not found.", site=code)
+async def find_site(session: AsyncSession, code: str, principal: Principal | None = None) -> Site:
+    """Return the site with `code`; one `principal` may not see is reported as not found."""
+    site = await session.scalar(select(Site).where(Site.code == code.strip()))
+    if site is None or (principal is not None and not principal.may_see_site(site.id or 0)):
+        raise NotFoundError(f"Site {code.strip()!r} not found.", site=code.strip())
     return site
+
+
+def _scope_sites(query: Select, principal: Principal | None) -> Select:
+    if principal is None or principal.is_staff:
+        return query
+    return query.where(Site.id.in_(sorted(principal.site_ids)))
 
 
 async def create_site(db: Database, data: SiteCreate) -> SiteRead:
@@ -36,9 +42,9 @@ async def create_site(db: Database, data: SiteCreate) -> SiteRead:
     return SiteRead.model_validate(site)
 
 
-async def get_site(db: Database, code: str) -> SiteRead:
+async def get_site(db: Database, code: str, principal: Principal | None = None) -> SiteRead:
     async with db.read() as session:
-        return SiteRead.model_validate(await find_site(session, code))
+        return SiteRead.model_validate(await find_site(session, code, principal))
 
 
 async def list_sites(
@@ -48,9 +54,10 @@ async def list_sites(
     kind: str | None = None,
     cursor: str | None = None,
     limit: int = 100,
+    principal: Principal | None = None,
 ) -> Page[SiteRead]:
     limit = check_limit(limit, db.settings.page_size_max)
-    query = select(Site).order_by(Site.code).limit(limit + 1)
+    query = _scope_sites(select(Site), principal).order_by(Site.code).limit(limit + 1)
     if region:
         query = query.where(Site.region == region)
     if kind:
@@ -67,9 +74,11 @@ async def list_sites(
     )
 
 
-async def site_summaries(db: Database, *, region: str | None = None) -> list[SiteSummary]:
+async def site_summaries(
+    db: Database, *, region: str | None = None, principal: Principal | None = None
+) -> list[SiteSummary]:
     """Return every site (or one region's) with its device count per state."""
-    sites_query = select(Site).order_by(Site.region, Site.code)
+    sites_query = _scope_sites(select(Site), principal).order_by(Site.region, Site.code)
     counts_query = select(Device.site_id, Device.state, func.count()).group_by(
         Device.site_id, Device.state
     )

@@ -17,11 +17,11 @@ class TechnicianController(Controller):
     path = "/api/v1/technicians"
     tags = ["technicians"]
 
-    @post("/", summary="Create a technician")
+    @post("/", summary="Create a technician", opt={"access": "admin"})
     async def create(self, db: DatabaseDep, data: JSONBody[TechnicianCreate]) -> TechnicianRead:
         return await service.create_technician(db, data)
 
-    @get("/", summary="List technicians")
+    @get("/", summary="List technicians", opt={"access": "staff"})
     async def list_technicians(
         self,
         db: DatabaseDep,
@@ -34,7 +34,7 @@ class TechnicianController(Controller):
             db, region=region, active=active, cursor=cursor, limit=limit
         )
 
-    @get("/{employee_number:str}", summary="Get a technician")
+    @get("/{employee_number:str}", summary="Get a technician", opt={"access": "staff"})
     async def get_technician(
         self, db: DatabaseDep, employee_number: FromPath[str]
     ) -> TechnicianRead:

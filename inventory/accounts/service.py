@@ -1,0 +1,395 @@
+"""Users, API tokens, web sessions and sign-in throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.accounts.models import ApiToken, LoginFailure, User, UserSite, WebSession
+from inventory.accounts.passwords import check_password_strength, hash_password, verify_password
+from inventory.accounts.principal import Principal, Role
+from inventory.db import Database
+from inventory.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory.sites.models import Site
+from inventory.technicians.models import Technician
+from inventory.types import utc_now
+from inventory.vendors.models import Vendor
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "inv_"  # noqa: S105 (a marker that makes tokens easy to find in leaked text)
+# A token's last use is written at most this often, so reads do not all become writes.
+_LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+class LoginFailedError(Exception):
+    """Wrong username or password; the message never says which."""
+
+
+class LoginThrottledError(Exception):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Too many failed sign-ins; try again in {retry_after_seconds} s.")
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    role: str
+    active: bool
+    technician: str | None
+    vendor: str | None
+    sites: list[str]
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+async def create_user(
+    db: Database,
+    username: str,
+    role: str,
+    password: str | None,
+    *,
+    technician: str | None = None,
+    sites: list[str] | None = None,
+    vendor: str | None = None,
+) -> UserInfo:
+    """Create a user with one role and its scope; raise InvalidInputError naming what is wrong."""
+    name = normalize_username(username)
+    if not name or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise InvalidInputError(
+            f"Invalid username {username!r}: use letters, digits, dots, dashes or underscores."
+        )
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"Unknown role {role!r}; use one of {', '.join(Role)}.", role=role
+        ) from exc
+    sites = [code.strip() for code in sites or [] if code.strip()]
+    if role_value is Role.TECHNICIAN and not technician:
+        raise InvalidInputError("A technician user needs --technician EMPLOYEE_NUMBER.")
+    if role_value is Role.SITE and not sites:
+        raise InvalidInputError("A site user needs at least one --site CODE.")
+    if role_value is Role.VENDOR and not vendor:
+        raise InvalidInputError("A vendor user needs --vendor CODE.")
+    if role_value is not Role.TECHNICIAN and technician:
+        raise InvalidInputError("--technician applies to technician users only.")
+    if role_value is not Role.SITE and sites:
+        raise InvalidInputError("--site applies to site users only.")
+    if role_value is not Role.VENDOR and vendor:
+        raise InvalidInputError("--vendor applies to vendor users only.")
+    if password is not None:
+        problem = check_password_strength(password)
+        if problem:
+            raise InvalidInputError(problem)
+
+    async with db.write() as session:
+        if await session.scalar(select(User.id).where(User.username == name)):
+            raise ConflictError(f"User {name!r} already exists.", username=name)
+        user = User(
+            username=name,
+            role=role_value.value,
+            password_hash=hash_password(password) if password is not None else None,
+        )
+        if technician:
+            record = await session.scalar(
+                select(Technician).where(Technician.employee_number == technician.strip())
+            )
+            if record is None:
+                raise InvalidInputError(f"Technician {technician.strip()!r} not found.")
+            taken = await session.scalar(
+                select(User.username).where(User.technician_id == record.id)
+            )
+            if taken:
+                raise ConflictError(
+                    f"Technician {record.employee_number!r} is already linked to user {taken!r}."
+                )
+            user.technician_id = record.id
+        if vendor:
+            vendor_id = await session.scalar(select(Vendor.id).where(Vendor.code == vendor.strip()))
+            if vendor_id is None:
+                raise InvalidInputError(f"Vendor {vendor.strip()!r} not found.")
+            user.vendor_id = vendor_id
+        session.add(user)
+        await session.flush()
+        for code in sites:
+            site_id = await session.scalar(select(Site.id).where(Site.code == code))
+            if site_id is None:
+                raise InvalidInputError(f"Site {code!r} not found.")
+            session.add(UserSite(user_id=user.id or 0, site_id=site_id))
+    log.info("user created", extra={"username": name, "role": role_value.value})
+    return (await list_users(db, username=name))[0]
+
+
+async def list_users(db: Database, *, username: str | None = None) -> list[UserInfo]:
+    query = (
+        select(User, Technician.employee_number, Vendor.code)
+        .outerjoin(Technician, Technician.id == User.technician_id)
+        .outerjoin(Vendor, Vendor.id == User.vendor_id)
+        .order_by(User.username)
+    )
+    if username is not None:
+        query = query.where(User.username == normalize_username(username))
+    async with db.read() as session:
+        rows = list(await session.execute(query))
+        site_rows = await session.execute(
+            select(UserSite.user_id, Site.code).join(Site, Site.id == UserSite.site_id)
+        )
+        sites: dict[int, list[str]] = {}
+        for user_id, code in site_rows:
+            sites.setdefault(user_id, []).append(code)
+    return [
+        UserInfo(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            active=user.active,
+            technician=number,
+            vendor=vendor_code,
+            sites=sorted(sites.get(user.id, [])),
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+        for user, number, vendor_code in rows
+    ]
+
+
+async def _principal(session: AsyncSession, user: User) -> Principal:
+    number = None
+    if user.technician_id is not None:
+        number = await session.scalar(
+            select(Technician.employee_number).where(Technician.id == user.technician_id)
+        )
+    site_ids = frozenset(
+        (await session.execute(select(UserSite.site_id).where(UserSite.user_id == user.id)))
+        .scalars()
+        .all()
+    )
+    return Principal(
+        user_id=user.id or 0,
+        username=user.username,
+        role=Role(user.role),
+        technician_id=user.technician_id,
+        technician_number=number,
+        vendor_id=user.vendor_id,
+        site_ids=site_ids,
+    )
+
+
+async def create_token(
+    db: Database, username: str, *, name: str = "api", expires_days: int | None = None
+) -> tuple[str, TokenInfo]:
+    """Create an API token and return it in clear, the only time it is ever available."""
+    days = expires_days if expires_days is not None else db.settings.token_default_days
+    if days < 1 or days > 3660:
+        raise InvalidInputError(f"expires_days {days} is out of range; use 1 to 3660.")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utc_now()
+    async with db.write() as session:
+        user = await session.scalar(
+            select(User).where(User.username == normalize_username(username))
+        )
+        if user is None:
+            raise NotFoundError(f"User {normalize_username(username)!r} not found.")
+        row = ApiToken(
+            user_id=user.id or 0,
+            name=name.strip() or "api",
+            token_hash=_digest(token),
+            token_prefix=token[: len(TOKEN_PREFIX) + 6],
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        session.add(row)
+        await session.flush()
+    log.info("token created", extra={"username": user.username, "token_id": row.id})
+    return token, _token_info(row, user.username)
+
+
+def _token_info(row: ApiToken, username: str) -> TokenInfo:
+    return TokenInfo(
+        id=row.id or 0,
+        username=username,
+        name=row.name,
+        prefix=row.token_prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+async def list_tokens(db: Database, username: str | None = None) -> list[TokenInfo]:
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+    if username:
+        query = query.where(User.username == normalize_username(username))
+    async with db.read() as session:
+        rows = await session.execute(query.order_by(ApiToken.id))
+        return [_token_info(row, name) for row, name in rows]
+
+
+async def revoke_token(db: Database, token_id: int) -> TokenInfo:
+    async with db.write() as session:
+        row = await session.get(ApiToken, token_id)
+        if row is None:
+            raise NotFoundError(f"Token {token_id} not found; `inventory tokens list` shows ids.")
+        if row.revoked_at is None:
+            row.revoked_at = utc_now()
+        username = await session.scalar(select(User.username).where(User.id == row.user_id))
+    log.info("token revoked", extra={"token_id": token_id})
+    return _token_info(row, username or "")
+
+
+async def principal_for_token(db: Database, token: str) -> Principal | None:
+    """Return the user a bearer token acts for, or None when it is unknown, expired or revoked."""
+    now = utc_now()
+    async with db.read() as session:
+        row = await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == _digest(token))
+        )
+        found = row.first()
+        if found is None:
+            return None
+        api_token, user = found
+        if api_token.revoked_at is not None or api_token.expires_at <= now or not user.active:
+            return None
+        principal = await _principal(session, user)
+        stale = (
+            api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_RESOLUTION
+        )
+    if stale:
+        async with db.write() as session:
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
+            )
+    return principal
+
+
+async def _failures(
+    session: AsyncSession, key: str, since: datetime
+) -> tuple[int, datetime | None]:
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(LoginFailure.attempted_at)).where(
+                LoginFailure.key == key, LoginFailure.attempted_at > since
+            )
+        )
+    ).one()
+    return count, oldest
+
+
+async def _check_throttle(db: Database, keys: dict[str, int]) -> None:
+    window = timedelta(minutes=db.settings.login_window_minutes)
+    now = utc_now()
+    async with db.read() as session:
+        for key, limit in keys.items():
+            count, oldest = await _failures(session, key, now - window)
+            if count >= limit and oldest is not None:
+                retry = math.ceil((oldest + window - now).total_seconds())
+                raise LoginThrottledError(max(retry, 1))
+
+
+async def login(db: Database, username: str, password: str, address: str) -> str:
+    """Check a password and open a web session; return the session cookie's value.
+
+    Raises LoginThrottledError after too many failures for the username or the address,
+    and LoginFailedError for a wrong password and an unknown user alike.
+    """
+    name = normalize_username(username)
+    keys = {
+        f"user:{name}": db.settings.login_max_failures_per_user,
+        f"addr:{address}": db.settings.login_max_failures_per_address,
+    }
+    await _check_throttle(db, keys)
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.username == name))
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.active:
+        async with db.write() as session:
+            now = utc_now()
+            for key in keys:
+                session.add(LoginFailure(key=key, attempted_at=now))
+        log.warning("sign-in failed", extra={"username": name, "address": address})
+        raise LoginFailedError("Wrong username or password.")
+
+    cookie = secrets.token_urlsafe(32)
+    now = utc_now()
+    async with db.write() as session:
+        session.add(
+            WebSession(
+                id=_digest(cookie),
+                user_id=user.id or 0,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=db.settings.session_max_hours),
+            )
+        )
+        await session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{name}"))
+        await session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+    log.info("signed in", extra={"username": name})
+    return cookie
+
+
+async def principal_for_session(db: Database, cookie: str) -> Principal | None:
+    """Return the signed-in user of a session cookie, or None when the session ended."""
+    now = utc_now()
+    idle = timedelta(minutes=db.settings.session_idle_minutes)
+    async with db.read() as session:
+        found = (
+            await session.execute(
+                select(WebSession, User)
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.id == _digest(cookie))
+            )
+        ).first()
+        if found is None:
+            return None
+        web_session, user = found
+        if (
+            web_session.expires_at <= now
+            or web_session.last_seen_at + idle <= now
+            or not user.active
+        ):
+            return None
+        principal = await _principal(session, user)
+    if now - web_session.last_seen_at > timedelta(minutes=1):
+        async with db.write() as session:
+            await session.execute(
+                update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now)
+            )
+    return principal
+
+
+async def logout(db: Database, cookie: str) -> None:
+    async with db.write() as session:
+        await session.execute(delete(WebSession).where(WebSession.id == _digest(cookie)))
