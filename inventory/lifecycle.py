@@ -360,3 +360,32 @@ def plan_transition(
         raise ActionDataError(action_name, {"technician": "required for this action"})
     _check_data(action, data, context, on)
     return target_state(action, data, context)
+
+
+def field_changes(
+    action: str, data: Mapping[str, Any], from_state: State | None, to_state: State
+) -> dict[str, Any]:
+    """Return the device fields an action sets besides its state, site and vendor.
+
+    `data` is the action's data as `plan_transition` accepted it.
+    """
+    changes: dict[str, Any] = {}
+    if action == "enroll":
+        changes = {
+            "operating_system": str(data["operating_system"]).strip(),
+            "management_profile": str(data["management_profile"]).strip(),
+            "user_profile_kind": data["user_profile_kind"],
+        }
+    elif action == "deploy":
+        changes = {
+            "assignee": str(data.get("assignee") or "").strip() or None,
+            "room": str(data.get("room") or "").strip() or None,
+        }
+    elif action == "collect":
+        changes = {"assignee": None, "room": None}
+    if action == "open_repair":
+        changes["repair_return_state"] = from_state.value if from_state else None
+    elif to_state not in (State.IN_REPAIR, State.WITH_VENDOR):
+        # The repair is over however it ended: completed, salvaged, lost or replaced.
+        changes["repair_return_state"] = None
+    return changes

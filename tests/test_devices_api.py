@@ -426,3 +426,26 @@ async def test_reference_data_duplicates_conflict(client, db) -> None:
     _assert_error_shape(await client.get("/api/v1/technicians/NOPE"), 404)
     _assert_error_shape(await client.get("/api/v1/vendors/NOPE"), 404)
     _assert_error_shape(await client.get("/api/v1/device-models/999"), 404)
+
+
+async def test_receive_by_model_id(client, db) -> None:
+    world = await make_world(db)
+    body = _receive_body()
+    del body["manufacturer"], body["model"]
+    body["model_id"] = world["model"].id
+    response = await client.post("/api/v1/devices", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["device"]["model"] == "Chromebook 311 (C722)"
+
+
+async def test_repair_return_state_cleared_when_lost(client, db) -> None:
+    await make_world(db)
+    await receive(db, "0042")
+    await _act(client, "0042", "enroll", ENROLL)
+    await _act(client, "0042", "open_repair", {"problem": "fan"})
+    await _act(client, "0042", "report_lost")
+    await _act(client, "0042", "found")
+    await _act(client, "0042", "enroll", ENROLL)
+    await _act(client, "0042", "open_repair", {"problem": "fan"})
+    done = await _act(client, "0042", "complete_repair", {"resolution": "ok", "parts_used": []})
+    assert done.json()["device"]["state"] == "enrolled"

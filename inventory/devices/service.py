@@ -30,6 +30,7 @@ from inventory.lifecycle import (
     DeviceContext,
     State,
     allowed_actions,
+    field_changes,
     plan_transition,
     warranty_active,
 )
@@ -345,7 +346,12 @@ async def _receive_in(
     plan_transition(
         "receive",
         DeviceContext(state=None),
-        data.model_dump(),
+        {
+            "asset_tag": data.asset_tag,
+            "serial_number": data.serial_number,
+            "model": data.model_id or data.model,
+            "site": data.site,
+        },
         has_technician=technician is not None,
         on=district_today(settings.zone, occurred_at),
     )
@@ -411,33 +417,6 @@ async def receive_device(
 
     status_code, body = await run_once(db, idempotency_key, fingerprint, operation)
     return status_code, ActionResult.model_validate(body)
-
-
-def _field_changes(
-    action: str, data: dict[str, Any], from_state: str, destination: Site | None
-) -> dict[str, Any]:
-    """Return the device columns an action sets besides its state."""
-    if action == "enroll":
-        return {
-            "operating_system": str(data["operating_system"]).strip(),
-            "management_profile": str(data["management_profile"]).strip(),
-            "user_profile_kind": data["user_profile_kind"],
-        }
-    if action == "deploy":
-        return {
-            "assignee": (str(data.get("assignee") or "").strip() or None),
-            "room": (str(data.get("room") or "").strip() or None),
-        }
-    if action == "collect":
-        return {"assignee": None, "room": None}
-    if action == "transfer":
-        assert destination is not None
-        return {"site_id": destination.id}
-    if action == "open_repair":
-        return {"repair_return_state": from_state}
-    if action in ("complete_repair", "assess_salvage"):
-        return {"repair_return_state": None}
-    return {}
 
 
 def _replacement_tag(old_tag: str, data: dict[str, Any]) -> str:
@@ -513,7 +492,9 @@ async def _apply_in(
         changes_vendor = {}
 
     now = utc_now()
-    changes = {**_field_changes(request.action, data, current.value, destination), **changes_vendor}
+    changes = {**field_changes(request.action, data, current, to_state), **changes_vendor}
+    if destination is not None:
+        changes["site_id"] = destination.id
     result = await session.execute(
         update(Device)
         .where(
