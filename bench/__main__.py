@@ -142,7 +142,7 @@ async def _prepare(url: str, devices: int) -> Database:
     return db
 
 
-async def _bench(db: Database, devices: int, samples: int, raw_lookup) -> None:  # noqa: ANN001
+async def _bench(db: Database, devices: int, samples: int, raw_lookup) -> None:
     rng = random.Random(11)
     tags = [f"{rng.randrange(devices):08d}" for _ in range(samples)]
 

@@ -92,8 +92,8 @@ def create_app(
             VendorController,
             DeviceModelController,
             DeviceController,
-            Router(path="/", route_handlers=WEB_CONTROLLERS, opt={"access": "public"}),
-            Router(path="/", route_handlers=[static_files_router()], opt={"access": "public"}),
+            *WEB_CONTROLLERS,
+            static_files_router(),
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -122,7 +122,12 @@ def create_app(
             version="1.0.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"access": "public"}),
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                opt={"access": "public"},
+                include_in_schema=False,
+            ),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(

@@ -175,29 +175,35 @@ def demo() -> None:
 def demo_load(devices_per_student: float | None, if_empty: bool, seed: int) -> None:
     """Load the demo district: NYC schools, ChromeOS models, a generated fleet."""
     from inventory.demo.loader import DEFAULT_DEVICES_PER_STUDENT, load_demo
+    from inventory.demo.users import DemoUser, create_demo_users
 
     settings = _settings()
 
-    async def run() -> str:
-        database = Database(settings, pool=False)
-        try:
-            await database.check_migrated()
-            summary = await load_demo(
-                database,
-                devices_per_student=devices_per_student
-                if devices_per_student is not None
-                else DEFAULT_DEVICES_PER_STUDENT,
-                seed=seed,
-                if_empty=if_empty,
-            )
-        finally:
-            await database.dispose()
-        return summary
+    async def run(database: Database) -> tuple[str, list[DemoUser]]:
+        summary = await load_demo(
+            database,
+            devices_per_student=devices_per_student
+            if devices_per_student is not None
+            else DEFAULT_DEVICES_PER_STUDENT,
+            seed=seed,
+            if_empty=if_empty,
+        )
+        return summary, await create_demo_users(database)
 
-    try:
-        click.echo(asyncio.run(run()))
-    except (DatabaseNotMigratedError, DatabaseUnavailableError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary, demo_users = _run_with_db(settings, run)
+    click.echo(summary)
+    if not demo_users:
+        return
+    if settings.environment != "development":
+        click.echo(
+            f"Created demo users {', '.join(user.username for user in demo_users)}. Their "
+            "passwords are shown only in development; set new ones with "
+            "`inventory users set-password USERNAME`."
+        )
+        return
+    click.echo("Demo users (sign in at /login; passwords shown once, in development only):")
+    for user in demo_users:
+        click.echo(f"  {user.username:<10} {user.password:<14} {user.role}, {user.scope}")
 
 
 def _run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -281,6 +287,26 @@ def users_create(
         ),
     )
     click.echo(f"Created user {user.username} ({user.role}).")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME and end its signed-in sessions."""
+    from inventory.accounts.service import set_password
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    _run_with_db(settings, lambda db: set_password(db, username, password))
+    click.echo(f"Password of {username.strip().lower()} changed.")
 
 
 @users.command("list")

@@ -151,6 +151,34 @@ async def client(app: Litestar, db: Database) -> AsyncIterator[AsyncTestClient]:
         yield test_client
 
 
+PASSWORD = "correct horse battery"
+
+
+async def sign_in(client: AsyncTestClient, username: str, password: str = PASSWORD):
+    """Sign in through the form, with the CSRF token the sign-in page hands out."""
+    await client.get("/login")
+    return await client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "_csrf_token": client.cookies.get("inventory_csrf", ""),
+        },
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+async def page_client(app: Litestar, db: Database) -> AsyncIterator[AsyncTestClient]:
+    """A test client signed in to the pages as an admin."""
+    await create_user(db, "page-admin", "admin", PASSWORD)
+    # HTTPS, because the settings' base URL is HTTPS and so the cookies are Secure.
+    async with AsyncTestClient(app=app, base_url="https://testserver.local") as test_client:
+        response = await sign_in(test_client, "page-admin")
+        assert response.status_code == 303, response.text
+        yield test_client
+
+
 @pytest.fixture
 async def anonymous_client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=app) as test_client:

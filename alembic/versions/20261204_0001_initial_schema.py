@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:03:12.721001
+Create Date: 2026-12-04 16:16:22.496923
 """
 
 from collections.abc import Sequence
@@ -158,6 +158,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index("ix_devices_model_id", ["model_id"], unique=False)
+        batch_op.create_index("ix_devices_serial_number", ["serial_number"], unique=False)
         batch_op.create_index("ix_devices_site_asset_tag", ["site_id", "asset_tag"], unique=False)
         batch_op.create_index("ix_devices_site_state", ["site_id", "state"], unique=False)
         batch_op.create_index("ix_devices_state_asset_tag", ["state", "asset_tag"], unique=False)
@@ -267,7 +268,6 @@ def upgrade() -> None:
         "web_sessions",
         sa.Column("id", sa.Text(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("csrf_token", sa.Text(), nullable=False),
         sa.Column("created_at", inventory.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", inventory.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", inventory.types.UTCDateTime(timezone=True), nullable=False),
@@ -300,6 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_devices_state_asset_tag")
         batch_op.drop_index("ix_devices_site_state")
         batch_op.drop_index("ix_devices_site_asset_tag")
+        batch_op.drop_index("ix_devices_serial_number")
         batch_op.drop_index("ix_devices_model_id")
 
     op.drop_table("devices")

@@ -150,6 +150,21 @@ async def create_user(
     return (await list_users(db, username=name))[0]
 
 
+async def set_password(db: Database, username: str, password: str) -> None:
+    """Replace a user's password and end the user's web sessions."""
+    problem = check_password_strength(password)
+    if problem:
+        raise InvalidInputError(problem)
+    name = normalize_username(username)
+    async with db.write() as session:
+        user = await session.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise NotFoundError(f"User {name!r} not found.")
+        user.password_hash = hash_password(password)
+        await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    log.info("password changed", extra={"username": name})
+
+
 async def list_users(db: Database, *, username: str | None = None) -> list[UserInfo]:
     query = (
         select(User, Technician.employee_number, Vendor.code)

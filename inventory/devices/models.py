@@ -43,6 +43,8 @@ class Device(SQLModel, table=True):
         Index("ix_devices_site_asset_tag", "site_id", "asset_tag"),
         Index("ix_devices_state_asset_tag", "state", "asset_tag"),
         Index("ix_devices_model_id", "model_id"),
+        # Finds a device by the manufacturer's serial number alone, as a scan of it gives.
+        Index("ix_devices_serial_number", "serial_number"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True))

@@ -645,7 +645,7 @@ async def get_device(
     return _to_read(row, db.settings)
 
 
-def _scope_devices(query: Select, principal: Principal | None) -> Select:
+def scope_devices(query: Select, principal: Principal | None) -> Select:
     """Keep only the devices `principal` may see: a site user's sites, a vendor's escalations."""
     if principal is None or principal.is_staff:
         return query
@@ -664,7 +664,7 @@ async def list_devices(
 ) -> Page[DeviceRead]:
     """Return devices ordered by asset tag, one page after the cursor's asset tag."""
     limit = check_limit(limit, db.settings.page_size_max)
-    query = _scope_devices(_device_query(), principal).order_by(Device.asset_tag).limit(limit + 1)
+    query = scope_devices(_device_query(), principal).order_by(Device.asset_tag).limit(limit + 1)
     if filters.state:
         if filters.state not in State.__members__.values():
             raise InvalidInputError(
