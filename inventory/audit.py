@@ -2,8 +2,8 @@
 
 Each event's hash is SHA-256 over the previous event's hash of the same device and a
 canonical JSON text of the event's own columns. Chains are per device, so writes to
-different devices never wait on each other; a change to any stored event, or a removed
-event, makes its hash (or the next one's) stop matching.
+different devices never wait on each other. A change to a stored event, or a removed event,
+makes its hash (or the next one's) stop matching.
 """
 
 from __future__ import annotations

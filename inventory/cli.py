@@ -85,21 +85,23 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
 
 async def _first_step_hint(settings: Settings) -> str | None:
     """Suggest a first thing to try: a device to open and to move through the API."""
+    from inventory.accounts.service import list_users
     from inventory.devices.service import first_asset_tag_in_state
-    from inventory.technicians.service import list_technicians
 
     database = Database(settings, pool=False)
     try:
         tag = await first_asset_tag_in_state(database, "received")
-        technicians = await list_technicians(database, active=True, limit=1)
+        technician_users = [
+            user for user in await list_users(database) if user.role == "technician"
+        ]
     finally:
         await database.dispose()
-    if tag is None or not technicians.items:
+    if tag is None or not technician_users:
         return None
+    username = technician_users[0].username
     body = json.dumps(
         {
             "action": "enroll",
-            "technician": technicians.items[0].employee_number,
             "data": {
                 "operating_system": "ChromeOS",
                 "management_profile": "students",
@@ -109,9 +111,12 @@ async def _first_step_hint(settings: Settings) -> str | None:
     )
     base = settings.base_url
     return (
-        f"First thing to try: open {base}/a/{tag} to see a device and its history,\n"
-        f"then enroll it through the API (API documents at {base}/schema/swagger):\n"
+        f"First thing to try: sign in at {base}/login and open {base}/a/{tag}, a device\n"
+        f"and its history. Then enroll it through the API as technician user {username}\n"
+        f"(API documents at {base}/schema/swagger):\n"
+        f"  TOKEN=$(.venv/bin/inventory tokens create {username} --name first-try)\n"
         f"  curl -X POST {base}/api/v1/devices/{tag}/actions "
+        f'-H "Authorization: Bearer $TOKEN" '
         f"-H 'Content-Type: application/json' -d '{body}'"
     )
 
@@ -154,7 +159,7 @@ def check() -> None:
 
 @main.group()
 def demo() -> None:
-    """The demo district built from public data."""
+    """Load the demo district built from public data."""
 
 
 @demo.command("load")

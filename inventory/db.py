@@ -104,7 +104,7 @@ class Database:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        """Run one query; raise DatabaseUnavailableError when the database cannot answer."""
+        """Run one query, and raise DatabaseUnavailableError when the database does not respond."""
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))

@@ -84,8 +84,12 @@ def lifecycle_error_to_service_error(exc: LifecycleError) -> ServiceError:
     return InvalidInputError(str(exc))
 
 
-def handle_service_error(_request: Request, exc: Exception) -> Response:
+def handle_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    log.info(
+        "request rejected",
+        extra={"status": exc.status_code, "detail": exc.detail, "path": request.url.path},
+    )
     return _response(exc.status_code, exc.detail, exc.extra)
 
 

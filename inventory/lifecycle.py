@@ -71,7 +71,7 @@ class UnknownActionError(LifecycleError):
 
 
 class ActionDataError(LifecycleError):
-    """The action's data misses a field or holds a value the action cannot use."""
+    """The action's data lacks a field or contains a value the action cannot use."""
 
     def __init__(self, action: str, problems: dict[str, str]) -> None:
         self.action = action
@@ -248,7 +248,7 @@ ACTIONS: dict[str, Action] = {
 
 @dataclass(frozen=True)
 class DeviceContext:
-    """What the rules need to know about a device beyond its state."""
+    """Device facts the rules need beyond its state."""
 
     state: State | None
     site_code: str | None = None
@@ -281,7 +281,7 @@ def _is_blank(value: Any) -> bool:
 def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext, on: date) -> None:
     problems: dict[str, str] = {}
     for name in action.required:
-        # An empty list of parts is a real answer: the repair used none.
+        # An empty list of parts is valid, because a repair may use none.
         if name == "parts_used":
             if not isinstance(data.get(name), list):
                 problems[name] = "required, as a list (empty when no parts were used)"

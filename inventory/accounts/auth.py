@@ -1,4 +1,4 @@
-"""Who is asking: API bearer tokens, web session cookies, and the access rule of each route.
+"""Authentication by API bearer token or web session cookie, and the access rule of each route.
 
 The API (`/api/...`) accepts only bearer tokens and the pages only the session cookie, so
 a browser's cookie can never call the API on a user's behalf from another site, and the
@@ -25,7 +25,7 @@ SESSION_COOKIE = "inventory_session"
 #   admin:  the IT office only
 ACCESS_RULES = ("public", "user", "staff", "admin")
 
-# Paths answered without looking up who is asking.
+# Paths served without looking up the signed-in user.
 UNAUTHENTICATED_PATHS = ["^/static/", "^/schema", "^/health$"]
 
 
@@ -59,7 +59,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
 
 
 def access_rule(handler: BaseRouteHandler) -> str:
-    # Litestar answers OPTIONS on every path itself, with the allowed methods only.
+    # Litestar handles OPTIONS on every path itself and returns only the allowed methods.
     if handler.handler_name == "options_handler":
         return "public"
     rule = handler.opt.get("access")

@@ -74,7 +74,7 @@ class ApiToken(SQLModel, table=True):
 
 
 class WebSession(SQLModel, table=True):
-    """A signed-in browser. The cookie holds a random value; this row holds its hash."""
+    """A signed-in browser. The cookie contains a random value and this row its hash."""
 
     __tablename__ = "web_sessions"
     __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)

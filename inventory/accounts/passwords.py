@@ -8,7 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 # Verified against when the username is unknown, so that a wrong username takes as long
-# as a wrong password and the two cannot be told apart by timing.
+# as a wrong password and timing does not reveal which one was wrong.
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 MIN_PASSWORD_LENGTH = 10

@@ -1,4 +1,4 @@
-"""Who is asking: the signed-in user's role and scope. Pure: no I/O."""
+"""The signed-in user's role and scope. Pure: no I/O."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ _LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class LoginFailedError(Exception):
-    """Wrong username or password; the message never says which."""
+    """Wrong username or password. The message does not reveal which of the two."""
 
 
 class LoginThrottledError(Exception):
@@ -126,12 +126,13 @@ async def create_user(
             )
             if record is None:
                 raise InvalidInputError(f"Technician {technician.strip()!r} not found.")
-            taken = await session.scalar(
+            linked_user = await session.scalar(
                 select(User.username).where(User.technician_id == record.id)
             )
-            if taken:
+            if linked_user:
                 raise ConflictError(
-                    f"Technician {record.employee_number!r} is already linked to user {taken!r}."
+                    f"Technician {record.employee_number!r} is already linked to user "
+                    f"{linked_user!r}."
                 )
             user.technician_id = record.id
         if vendor:

@@ -26,7 +26,8 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        description="A retried request with the same key is applied once and gets the same answer.",
+        description="A retried request with the same key is applied once and gets the same "
+        "response.",
     ),
 ]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]

@@ -61,7 +61,7 @@ async def run_once(
 ) -> tuple[int, dict]:
     """Run a write operation once per key and return its status code and body.
 
-    The operation and the record of its answer commit in one transaction, so a retry finds
+    The operation and the record of its response commit in one transaction, so a retry finds
     either both or neither. Without a key the operation simply runs.
     """
     if key is not None:
@@ -80,7 +80,7 @@ async def run_once(
         return status_code, body
     except (IntegrityError, ConflictError, ActionNotAllowedError):
         # Two requests with one key ran at once and the other committed first: this one
-        # lost the race on the device row or on the key, and replays the winner's answer.
+        # lost the race on the device row or on the key, and replays the winner's response.
         if key is not None:
             replay = await _stored(db, key, fingerprint)
             if replay is not None:

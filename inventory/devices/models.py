@@ -65,8 +65,8 @@ class Device(SQLModel, table=True):
     user_profile_kind: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # State to return to when the open repair completes.
     repair_return_state: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    # Vendor of the open warranty escalation, set by `escalate`, cleared when the device
-    # comes back or is replaced; a vendor user sees the devices it names.
+    # Vendor of the open warranty escalation. `escalate` sets it and any vendor update clears
+    # it. A vendor user sees the devices that name its vendor here.
     escalation_vendor_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("vendors.id"), nullable=True)
     )
@@ -130,13 +130,13 @@ class DeviceEvent(SQLModel, table=True):
     request_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # SHA-256 over this event's content and the previous event's hash of the same device
-    # (see inventory.audit); any later change to a stored event breaks the chain.
+    # (see inventory.audit). A later change to a stored event breaks the chain.
     prev_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     hash: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The answer given to a request with an Idempotency-Key, replayed on a retry."""
+    """The response to a request with an Idempotency-Key, replayed on a retry."""
 
     __tablename__ = "idempotency_records"
 

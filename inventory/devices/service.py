@@ -198,8 +198,8 @@ async def _record_event(
         "request_id": request_id_var.get(),
         "idempotency_key": idempotency_key,
     }
-    # The caller holds the device row (conditional update or new row), so the previous
-    # event cannot change under us.
+    # The caller has locked the device row (by its conditional update or by inserting it),
+    # so the previous event cannot change meanwhile.
     prev_hash = None
     if sequence > 1:
         prev_hash = await session.scalar(
@@ -326,7 +326,7 @@ def _check_role_may_act(actor: Principal | None, action: str, device: Device) ->
 
 
 def _hide_unless_visible(actor: Principal | None, device: Device) -> None:
-    # The same answer as for a tag that does not exist, so existence does not leak.
+    # The same response as for a tag that does not exist, so existence does not leak.
     if actor is not None and not actor.may_see_device(device.site_id, device.escalation_vendor_id):
         raise NotFoundError(
             f"Device with asset tag {device.asset_tag!r} not found.", asset_tag=device.asset_tag
