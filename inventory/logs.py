@@ -31,6 +31,8 @@ _STANDARD_ATTRIBUTES = set(logging.LogRecord("", 0, "", 0, "", None, None).__dic
     "message",
     "asctime",
     "taskName",
+    # Uvicorn's copy of the message with terminal colour codes.
+    "color_message",
 }
 
 # Keys that never reach a log line, whatever a caller passes.
