@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
+from pydantic import ValidationError
 
+from inventory.accounts.principal import Principal
+from inventory.db import Database
 from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.devices import service as devices
-from inventory.errors import NotFoundError
+from inventory.devices.idempotency import check_key, request_fingerprint
+from inventory.devices.schemas import ActionRequest, DeviceReceive
+from inventory.errors import (
+    ForbiddenError,
+    NotFoundError,
+    ServiceError,
+    lifecycle_error_to_service_error,
+)
+from inventory.lifecycle import LifecycleError
 from inventory.sites import service as sites
 from inventory.timeutil import district_today
 from inventory.web import queries, views
+from inventory.web.action_forms import (
+    ACTION_FIELDS,
+    action_label,
+    actions_for,
+    form_fields,
+    form_to_data,
+)
 from inventory.web.errors import HTML_EXCEPTION_HANDLERS
 from inventory.web.filters import device_url, site_url
 
@@ -163,39 +182,194 @@ class PageController(Controller):
         principal: PrincipalDep,
         asset_tag: FromPath[str],
         cursor: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
     ) -> Template:
-        """Show the page a QR asset label opens: the device card and its history."""
-        cursor = _blank_to_none(cursor)
+        """Show the page a QR asset label opens: the device card, its actions and history."""
+        notice = None
+        if done and (done in ACTION_FIELDS or done == "receive"):
+            notice = f"{action_label(done)} recorded."
+        return await _device_page(
+            request, db, principal, asset_tag, cursor=_blank_to_none(cursor), notice=notice
+        )
+
+    @post("/a/{asset_tag:str}/actions", name="device_action")
+    async def device_action(
+        self, request: Request, db: DatabaseDep, principal: PrincipalDep, asset_tag: FromPath[str]
+    ) -> Response[Any]:
+        """Apply the action of a scan-page form through the same operation as the API."""
+        form = dict((await request.form()).items())
+        action = str(form.get("action") or "")
+        technician = None
+        if principal is not None and principal.is_admin:
+            technician = str(form.get("technician") or "").strip() or None
         try:
-            device = await devices.get_device(db, asset_tag, principal)
-        except NotFoundError:
-            tag = asset_tag.strip()
-            log.info("device page: asset tag not found", extra={"asset_tag": tag})
-            return Template(
-                template_name="device_not_found.html",
-                context={
-                    "tag": tag,
-                    "matches": await queries.find_similar_devices(db, tag, principal),
-                },
-                status_code=404,
+            action_request = ActionRequest(
+                action=action,
+                technician=technician,
+                expected_state=str(form.get("expected_state") or "") or None,
+                data=form_to_data(action, form),
+                notes=str(form.get("notes") or "").strip() or None,
             )
-        history = await devices.device_history(
-            db, device.asset_tag, cursor=cursor, limit=HISTORY_PAGE_SIZE, principal=principal
-        )
-        today = district_today(request.app.state.settings.zone)
-        next_url = None
-        if history.next_cursor:
-            query = urlencode({"cursor": history.next_cursor})
-            next_url = f"{device_url(device.asset_tag)}?{query}#history"
-        return Template(
-            template_name="device.html",
-            context={
-                "device": device,
-                "events": history.items,
-                "warranty": views.warranty_status(device, today),
-                "support_ended": device.end_of_support is not None
-                and device.end_of_support < today,
-                "first_url": f"{device_url(device.asset_tag)}#history" if cursor else None,
-                "next_url": next_url,
-            },
-        )
+            key = check_key(str(form.get("idempotency_key") or "") or None)
+            fingerprint = request_fingerprint(
+                "POST", request.url.path, action_request.model_dump(mode="json"), principal
+            )
+            await devices.apply_action(
+                db,
+                asset_tag,
+                action_request,
+                actor=principal,
+                idempotency_key=key,
+                fingerprint=fingerprint,
+            )
+        except (ServiceError, LifecycleError, ValidationError) as exc:
+            error = _error_text(exc)
+            status = _error_status(exc)
+            if status == 404:
+                raise
+            return await _device_page(
+                request,
+                db,
+                principal,
+                asset_tag,
+                error=error,
+                status_code=status,
+                open_action=action,
+                form=form,
+            )
+        target = device_url(asset_tag.strip())
+        return Redirect(path=f"{target}?{urlencode({'done': action})}", status_code=303)
+
+    @post("/a/{asset_tag:str}/receive", name="device_receive")
+    async def device_receive(
+        self, request: Request, db: DatabaseDep, principal: PrincipalDep, asset_tag: FromPath[str]
+    ) -> Response[Any]:
+        """Receive a device under a scanned tag that is not yet in use."""
+        tag = asset_tag.strip()
+        if principal is None or not principal.is_staff:
+            raise ForbiddenError("Only technicians and the IT office may receive devices.")
+        form = {key: str(value).strip() for key, value in (await request.form()).items()}
+        technician = form.get("technician") or None if principal.is_admin else None
+        try:
+            receive = DeviceReceive(
+                asset_tag=tag,
+                serial_number=form.get("serial_number", ""),
+                manufacturer=form.get("manufacturer") or None,
+                model=form.get("model") or None,
+                site=form.get("site", ""),
+                technician=technician,
+                purchase_date=form.get("purchase_date") or None,
+                warranty_start=form.get("warranty_start") or None,
+                warranty_end=form.get("warranty_end") or None,
+                notes=form.get("notes") or None,
+            )
+            key = check_key(form.get("idempotency_key") or None)
+            fingerprint = request_fingerprint(
+                "POST", request.url.path, receive.model_dump(mode="json"), principal
+            )
+            await devices.receive_device(
+                db, receive, actor=principal, idempotency_key=key, fingerprint=fingerprint
+            )
+        except (ServiceError, LifecycleError, ValidationError) as exc:
+            return await _not_found_page(
+                db,
+                principal,
+                tag,
+                error=_error_text(exc),
+                status_code=_error_status(exc),
+                form=form,
+            )
+        return Redirect(path=f"{device_url(tag)}?{urlencode({'done': 'receive'})}", status_code=303)
+
+
+def _error_status(exc: Exception) -> int:
+    if isinstance(exc, ServiceError):
+        return exc.status_code
+    if isinstance(exc, LifecycleError):
+        return lifecycle_error_to_service_error(exc).status_code
+    return 422
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ServiceError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        return "Invalid form: " + "; ".join(problems) + "."
+    return str(exc)
+
+
+async def _not_found_page(
+    db: Database,
+    principal: Principal | None,
+    tag: str,
+    *,
+    error: str | None = None,
+    status_code: int = 404,
+    form: dict[str, Any] | None = None,
+) -> Template:
+    log.info("device page: asset tag not found", extra={"asset_tag": tag})
+    return Template(
+        template_name="device_not_found.html",
+        context={
+            "tag": tag,
+            "matches": await queries.find_similar_devices(db, tag, principal),
+            "can_receive": principal is not None and principal.is_staff,
+            "is_admin": principal is not None and principal.is_admin,
+            "error": error,
+            "form": form or {},
+            "idempotency_key": uuid.uuid4().hex,
+        },
+        status_code=status_code,
+    )
+
+
+async def _device_page(
+    request: Request,
+    db: Database,
+    principal: Principal | None,
+    asset_tag: str,
+    *,
+    cursor: str | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    open_action: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> Template:
+    try:
+        device = await devices.get_device(db, asset_tag, principal)
+    except NotFoundError:
+        return await _not_found_page(db, principal, asset_tag.strip())
+    history = await devices.device_history(
+        db, device.asset_tag, cursor=cursor, limit=HISTORY_PAGE_SIZE, principal=principal
+    )
+    today = district_today(request.app.state.settings.zone)
+    next_url = None
+    if history.next_cursor:
+        query = urlencode({"cursor": history.next_cursor})
+        next_url = f"{device_url(device.asset_tag)}?{query}#history"
+    actions = actions_for(principal, device.allowed_actions)
+    return Template(
+        template_name="device.html",
+        context={
+            "device": device,
+            "events": history.items,
+            "warranty": views.warranty_status(device, today),
+            "support_ended": device.end_of_support is not None and device.end_of_support < today,
+            "first_url": f"{device_url(device.asset_tag)}#history" if cursor else None,
+            "next_url": next_url,
+            "actions": [(action, action_label(action), form_fields(action)) for action in actions],
+            "is_admin": principal is not None and principal.is_admin,
+            # A fresh key per page view: a double-tapped or resent form is applied once.
+            "idempotency_key": uuid.uuid4().hex,
+            "notice": notice,
+            "error": error,
+            "open_action": open_action,
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
