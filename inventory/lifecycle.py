@@ -236,6 +236,15 @@ ACTIONS: dict[str, Action] = {
             "technician acts on it.",
         ),
         Action(
+            "audit_seen",
+            "Seen in audit",
+            NON_TERMINAL_STATES,
+            None,
+            optional=("room",),
+            description="A technician saw the device during an inventory count; the state "
+            "stays the same.",
+        ),
+        Action(
             "found",
             "Found",
             frozenset({State.LOST}),
@@ -325,7 +334,7 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
 def target_state(action: Action, data: Mapping[str, Any], context: DeviceContext) -> State:
     if action.to_state is not None:
         return action.to_state
-    if action.name in ("transfer", "report_problem"):
+    if action.name in ("transfer", "report_problem", "audit_seen"):
         assert context.state is not None
         return context.state
     if action.name == "complete_repair":

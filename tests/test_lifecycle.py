@@ -48,6 +48,7 @@ VALID_DATA: dict[str, dict] = {
     "recycle": {"recycling_batch": "RB-1"},
     "report_lost": {},
     "report_problem": {"problem": "will not charge"},
+    "audit_seen": {},
     "found": {},
 }
 
@@ -70,6 +71,7 @@ EXPECTED = [
     ("found", State.LOST, State.RECEIVED),
     *[("report_lost", state, State.LOST) for state in NON_TERMINAL_STATES],
     *[("report_problem", state, state) for state in NON_TERMINAL_STATES],
+    *[("audit_seen", state, state) for state in NON_TERMINAL_STATES],
     *[
         ("transfer", state, state)
         for state in NON_TERMINAL_STATES

@@ -720,6 +720,8 @@ class FleetGenerator:
         if roll < 0.94:
             notes = self.rng.choice(("Not returned by the assignee", "Reported stolen"))
             return _Step("report_lost", {}, at, notes)
+        if roll < 0.98:
+            return _Step("audit_seen", {}, at, "Seen in the year-end inventory count")
         return self._salvage(walk, at, "Damaged beyond repair")
 
     def _choose_problem(self, device: PlannedDevice) -> _Problem:

@@ -92,6 +92,7 @@ ACTION_FIELDS: dict[str, tuple[FormField, ...]] = {
     "report_lost": (),
     "found": (),
     "report_problem": (FormField("problem", "Problem", "textarea"),),
+    "audit_seen": (FormField("room", "Room", required=False, hint="Where it was seen"),),
 }
 
 # Fields of the page form that are not the action's data.
