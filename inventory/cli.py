@@ -386,17 +386,21 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute every device's event hash chain; exit 1 at the first event that does not match."""
+    """Recompute every device's event hash chain; exit 1 naming each chain's first bad event."""
     from inventory.devices.audit import verify_chains
 
     result = _run_with_db(_settings(), verify_chains)
     if result.ok:
         click.echo(f"All {result.checked} events verified.")
         return
+    for broken in result.broken:
+        click.echo(
+            f"Event {broken.event_id} (device {broken.asset_tag}, sequence {broken.sequence}) "
+            f"does not verify: {broken.reason}.",
+            err=True,
+        )
     click.echo(
-        f"Event {result.broken_event_id} (device {result.broken_asset_tag}, sequence "
-        f"{result.broken_sequence}) does not verify: {result.reason}. "
-        f"{result.checked} events before it verified.",
+        f"{result.broken_chains} device histories do not verify; {result.checked} events verified.",
         err=True,
     )
     sys.exit(1)

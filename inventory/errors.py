@@ -12,7 +12,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
 from inventory.db import DatabaseUnavailableError
 from inventory.lifecycle import (
@@ -108,10 +108,30 @@ def handle_http_exception(_request: Request, exc: Exception) -> Response:
 
 
 def handle_database_unavailable(request: Request, exc: Exception) -> Response:
-    log.error("database unavailable", extra={"error": str(exc), "path": request.url.path})
+    log.error("database unavailable", extra={"error": str(exc)[:300], "path": request.url.path})
     return _response(
         503,
-        "The database cannot be reached; the request was not applied. Try again shortly.",
+        "The database is busy or cannot be reached; the request was not applied. Try again "
+        "shortly.",
+    )
+
+
+def handle_integrity_error(request: Request, exc: Exception) -> Response:
+    # A concurrent request took the same unique value between our check and our insert.
+    log.info("integrity conflict", extra={"path": request.url.path, "error": str(exc)[:200]})
+    return _response(
+        409,
+        "The request conflicts with a change made at the same moment; reload and try again.",
+    )
+
+
+def handle_data_error(request: Request, exc: Exception) -> Response:
+    # PostgreSQL refuses some values SQLite stores, such as a NUL character in text.
+    log.info("value rejected by the database", extra={"path": request.url.path})
+    return _response(
+        422,
+        "A value in the request cannot be stored, for example text with a NUL character; "
+        "remove control characters and try again.",
     )
 
 
@@ -131,6 +151,8 @@ EXCEPTION_HANDLERS = {
     DatabaseUnavailableError: handle_database_unavailable,
     # Connection refused, reset or timed out, and SQLite's "database is locked" after the
     # busy timeout: nothing was applied, and the same request may succeed later.
+    IntegrityError: handle_integrity_error,
+    DataError: handle_data_error,
     OperationalError: handle_database_unavailable,
     InterfaceError: handle_database_unavailable,
     ConnectionError: handle_database_unavailable,

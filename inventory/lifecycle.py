@@ -8,6 +8,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from inventory.identifiers import identifier_problem, normalize_identifier, text_problem
+
 
 class State(StrEnum):
     RECEIVED = "received"
@@ -221,7 +223,7 @@ ACTIONS: dict[str, Action] = {
         Action(
             "report_lost",
             "Report lost",
-            NON_TERMINAL_STATES,
+            NON_TERMINAL_STATES - {State.LOST},
             State.LOST,
             description="The device is missing or stolen.",
         ),
@@ -287,7 +289,47 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Fields of action data that name something by its identifier; the rest are free text,
+# except parts_used, a list of part names.
+IDENTIFIER_FIELDS = frozenset({"site", "vendor", "replacement_serial", "replacement_asset_tag"})
+_MAX_PARTS = 50
+
+
+def _type_problems(action: Action, data: Mapping[str, Any]) -> dict[str, str]:
+    """Check that the data has only the action's fields, each of its kind."""
+    problems: dict[str, str] = {}
+    known = set(action.required) | set(action.optional)
+    for name, value in data.items():
+        if name not in known:
+            fields = ", ".join(sorted(known)) or "none"
+            problems[name] = f"not a field of {action.name!r}; its fields: {fields}"
+        elif name == "parts_used":
+            if not isinstance(value, list) or len(value) > _MAX_PARTS:
+                problems[name] = f"must be a list of at most {_MAX_PARTS} part names"
+            elif not all(isinstance(part, str) and part.strip() for part in value):
+                problems[name] = "each part must be a non-empty text"
+            elif any(text_problem(part, 200) for part in value):
+                problems[name] = "a part name is too long or has control characters"
+        elif value is None:
+            continue
+        elif not isinstance(value, str):
+            problems[name] = f"must be text, not {type(value).__name__}"
+        elif name in IDENTIFIER_FIELDS and value.strip():
+            problem = identifier_problem(normalize_identifier(value))
+            if problem:
+                problems[name] = f"{value!r} {problem}"
+        else:
+            problem = text_problem(value)
+            if problem:
+                problems[name] = problem
+    return problems
+
+
 def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext, on: date) -> None:
+    if action.name != "receive":
+        type_problems = _type_problems(action, data)
+        if type_problems:
+            raise ActionDataError(action.name, type_problems)
     problems: dict[str, str] = {}
     for name in action.required:
         # An empty list of parts is valid, because a repair may use none.

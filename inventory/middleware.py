@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
 from time import perf_counter
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from inventory.logs import request_id_var
 
@@ -31,12 +40,54 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
+# Percent-encoded control characters (%00 to %1F and %7F) in a path or query string.
+_ENCODED_CONTROL = re.compile(rb"%(?:[01][0-9a-fA-F]|7[fF])")
+
+
+def _has_control_characters(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        return True
+    return bool(_ENCODED_CONTROL.search(scope.get("query_string", b"")))
+
+
+async def _reject_control_characters(send: Send, request_id: str) -> None:
+    body = json.dumps(
+        {
+            "status_code": 400,
+            "detail": "The address contains control characters, which no asset tag, code or "
+            "filter may contain; check what was scanned or typed.",
+            "extra": {},
+        }
+    ).encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 400,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+            *SECURITY_HEADERS,
+        ],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
+
+
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        if _has_control_characters(scope):
+            await _reject_control_characters(send, request_id)
+            log.info(
+                "request",
+                extra={"method": scope.get("method"), "path": "(rejected)", "status": 400},
+            )
+            return
         token = request_id_var.set(request_id)
         started = perf_counter()
         status = 500

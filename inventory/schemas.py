@@ -7,33 +7,65 @@ import binascii
 import json
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from inventory.errors import InvalidInputError
+from inventory.identifiers import (
+    MAX_IDENTIFIER_LENGTH,
+    MAX_TEXT_LENGTH,
+    identifier_problem,
+    normalize_identifier,
+    text_problem,
+)
 
 T = TypeVar("T")
 
-# Characters an identifier may not hold: they would break the /a/{asset_tag} address or a
-# CSV cell, and no real asset tag, serial number or code uses them.
-_FORBIDDEN_IN_IDENTIFIER = set("/\\?#%") | {chr(code) for code in range(32)} | {"\x7f"}
+
+def _normalize(value: object) -> object:
+    return normalize_identifier(value) if isinstance(value, str) else value
 
 
 def _check_identifier(value: str) -> str:
-    bad = sorted({char for char in value if char in _FORBIDDEN_IN_IDENTIFIER})
-    if bad:
-        shown = ", ".join(repr(char) for char in bad)
-        raise ValueError(f"{value!r} contains {shown}; identifiers may not contain / \\ ? # %")
+    problem = identifier_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value
 
 
-# Asset tags, serial numbers, site codes, employee numbers: text, trimmed, leading zeros kept.
+def _check_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Asset tags, serial numbers, site codes, employee numbers: text, trimmed, NFKC-normalized,
+# leading zeros kept.
 Identifier = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    BeforeValidator(_normalize),
+    StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH),
     AfterValidator(_check_identifier),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_check_text),
+]
+OptionalText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_LENGTH),
+    AfterValidator(_check_text),
+]
+# Row ids and similar integers that must fit a 32-bit signed column.
+DatabaseInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Schema(BaseModel):
@@ -57,17 +89,30 @@ def encode_cursor(values: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Decode a cursor made by encode_cursor; raise InvalidInputError naming it otherwise."""
+def decode_cursor(cursor: str, keys: dict[str, type]) -> dict[str, Any]:
+    """Decode a cursor made by encode_cursor, checking each value's type.
+
+    Raises InvalidInputError naming the cursor when it was not made by encode_cursor.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
-    if not isinstance(values, dict) or set(values) != set(keys):
+    valid = (
+        isinstance(values, dict)
+        and set(values) == set(keys)
+        and all(
+            type(values[name]) is kind
+            and (kind is not int or 0 <= values[name] < 2**63)
+            and (kind is not str or len(values[name]) <= 1000)
+            for name, kind in keys.items()
+        )
+    )
+    if not valid:
         raise InvalidInputError(
-            f"Invalid cursor {cursor!r}; use the next_cursor value of the previous page.",
-            cursor=cursor,
+            f"Invalid cursor {cursor[:100]!r}; use the next_cursor value of the previous page.",
+            cursor=cursor[:100],
         )
     return values
 

@@ -27,7 +27,13 @@ def occurred_instant(
         return now
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    instant = value.astimezone(UTC)
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInputError(
+            f"{field} {value.isoformat()} is out of range; give the time the step happened.",
+            **{field: value.isoformat()},
+        ) from exc
     if instant > now + _FUTURE_TOLERANCE:
         raise InvalidInputError(
             f"{field} {value.isoformat()} is in the future; give the time the step happened.",

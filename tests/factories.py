@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from inventory.db import Database
@@ -59,6 +59,7 @@ async def receive(
     technician: str = "000123",
     warranty_start: date | None = date(2025, 8, 1),
     warranty_end: date | None = date(2028, 7, 31),
+    occurred_at: datetime | None = None,
 ) -> Any:
     _status, result = await receive_device(
         db,
@@ -71,6 +72,7 @@ async def receive(
             technician=technician,
             warranty_start=warranty_start,
             warranty_end=warranty_end,
+            occurred_at=occurred_at,
         ),
     )
     return result

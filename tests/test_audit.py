@@ -80,9 +80,12 @@ async def test_one_changed_byte_is_named(db) -> None:
         )
     result = await verify_chains(db)
     assert not result.ok
-    assert result.broken_event_id == target.id
-    assert result.broken_asset_tag == "0002"
-    assert result.broken_sequence == 3
+    assert result.first.event_id == target.id
+    assert result.first.asset_tag == "0002"
+    assert result.first.sequence == 3
+    assert result.broken_chains == 1
+    # The other device's chain is still checked.
+    assert result.checked == 3 + 2
 
 
 async def test_removed_event_is_found(db) -> None:
@@ -92,7 +95,7 @@ async def test_removed_event_is_found(db) -> None:
         await session.execute(delete(DeviceEvent).where(DeviceEvent.id == target.id))
     result = await verify_chains(db)
     assert not result.ok
-    assert result.broken_sequence == 3
+    assert result.first.sequence == 3
 
 
 async def test_rehashed_event_breaks_next_link(db) -> None:
@@ -103,7 +106,7 @@ async def test_rehashed_event_breaks_next_link(db) -> None:
             update(DeviceEvent).where(DeviceEvent.id == target.id).values(hash="0" * 64)
         )
     result = await verify_chains(db)
-    assert result.broken_event_id == target.id
+    assert result.first.event_id == target.id
 
 
 async def test_audit_verify_command(db, database_url: str) -> None:

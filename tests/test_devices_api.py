@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from inventory.devices.models import Device, DeviceEvent
@@ -258,7 +260,7 @@ async def test_future_occurred_at_rejected(client, db) -> None:
 
 async def test_naive_occurred_at_is_district_time(client, db) -> None:
     await make_world(db)
-    await receive(db, "0042")
+    await receive(db, "0042", occurred_at=datetime(2026, 1, 2, tzinfo=UTC))
     response = await _act(client, "0042", "enroll", ENROLL, occurred_at="2026-01-15T08:30:00")
     # America/Los_Angeles is UTC-8 in January.
     assert response.json()["event"]["occurred_at"].startswith("2026-01-15T16:30:00")
@@ -375,7 +377,7 @@ async def test_cursor_stable_while_rows_added(client, db) -> None:
 async def test_bad_cursor_and_limit(client, db) -> None:
     await make_world(db)
     _assert_error_shape(await client.get("/api/v1/devices", params={"cursor": "!!"}), 422)
-    _assert_error_shape(await client.get("/api/v1/devices", params={"limit": 0}), 400)
+    _assert_error_shape(await client.get("/api/v1/devices", params={"limit": 0}), 422)
     _assert_error_shape(await client.get("/api/v1/devices", params={"limit": 100000}), 422)
 
 
@@ -449,3 +451,106 @@ async def test_repair_return_state_cleared_when_lost(client, db) -> None:
     await _act(client, "0042", "open_repair", {"problem": "fan"})
     done = await _act(client, "0042", "complete_repair", {"resolution": "ok", "parts_used": []})
     assert done.json()["device"]["state"] == "enrolled"
+
+
+async def test_step_before_last_one_rejected(client, db) -> None:
+    await make_world(db)
+    await receive(db, "0042", occurred_at=datetime(2026, 3, 1, 12, tzinfo=UTC))
+    early = await _act(client, "0042", "enroll", ENROLL, occurred_at="2026-02-01T09:00:00Z")
+    body = _assert_error_shape(early, 422)
+    assert "before the device's last recorded step" in body["detail"]
+    assert await _count(db, DeviceEvent) == 1
+
+
+async def test_action_data_types_checked(client, db) -> None:
+    await make_world(db)
+    await receive(db, "0042")
+    await _act(client, "0042", "enroll", ENROLL)
+    nested = await _act(client, "0042", "open_repair", {"problem": {"a": 1}})
+    _assert_error_shape(nested, 400)
+    number = await _act(client, "0042", "open_repair", {"problem": 1e20})
+    _assert_error_shape(number, 400)
+    unknown = await _act(client, "0042", "open_repair", {"problem": "x", "resolution": "fake"})
+    assert "resolution" in _assert_error_shape(unknown, 422)["extra"]["fields"]
+    long_text = await _act(client, "0042", "open_repair", {"problem": "x" * 5000})
+    assert "problem" in _assert_error_shape(long_text, 422)["extra"]["fields"]
+    await _act(client, "0042", "open_repair", {"problem": "dead"})
+    await _act(client, "0042", "escalate", {"vendor": "acer", "problem": "dead"})
+    bad_tag = await client.post(
+        "/api/v1/devices/0042/actions",
+        json={
+            "action": "vendor_replace",
+            "data": {"replacement_serial": "NEW1", "replacement_asset_tag": "NEW/../x"},
+        },
+    )
+    fields = _assert_error_shape(bad_tag, 422)["extra"]["fields"]
+    assert "replacement_asset_tag" in fields
+    assert await _count(db, Device) == 1
+
+
+async def test_invisible_characters_in_identifiers(client, db) -> None:
+    await make_world(db)
+    await receive(db, "ATK-0001")
+    for tag in ("ATK-0001\u200b", "ATK\u202e1000", "ATK\u0085X", "ATK\u2028X"):
+        response = await client.post("/api/v1/devices", json=_receive_body(asset_tag=tag))
+        _assert_error_shape(response, 400)
+    # A fullwidth letter typed on a phone is the same tag as the printed one.
+    fullwidth = await client.post(
+        "/api/v1/devices", json=_receive_body(asset_tag="\uff21TK-0001", serial_number="Z9")
+    )
+    assert "ATK-0001" in _assert_error_shape(fullwidth, 409)["detail"]
+    assert (await client.get("/api/v1/devices/%EF%BC%A1TK-0001")).status_code == 404
+
+
+async def test_control_characters_in_address_rejected(client, db) -> None:
+    await make_world(db)
+    for path in ("/api/v1/devices/a%00b", "/api/v1/devices?site=%00", "/a/%00"):
+        response = await client.get(path)
+        body = _assert_error_shape(response, 400)
+        assert "control characters" in body["detail"]
+
+
+async def test_nul_in_body_text_is_rejected(client, db) -> None:
+    await make_world(db)
+    response = await client.post("/api/v1/devices", json=_receive_body(notes="a\u0000b"))
+    assert response.status_code in (400, 422)
+    assert await _count(db, Device) == 0
+
+
+async def test_cursor_with_wrong_value_types(client, db) -> None:
+    import base64
+    import json
+
+    await make_world(db)
+    for value in ([1], {"x": 1}, None, 5):
+        raw = json.dumps({"asset_tag": value}).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = await client.get("/api/v1/devices", params={"cursor": cursor})
+        _assert_error_shape(response, 422)
+
+
+async def test_out_of_range_numbers(client, db) -> None:
+    await make_world(db)
+    assert (await client.get(f"/api/v1/device-models/{2**63}")).status_code == 404
+    _assert_error_shape(await client.get("/api/v1/devices", params={"model_id": 2**40}), 400)
+    body = _receive_body()
+    del body["manufacturer"], body["model"]
+    body["model_id"] = 2**63
+    _assert_error_shape(await client.post("/api/v1/devices", json=body), 400)
+    await receive(db, "0042")
+    far = await _act(client, "0042", "enroll", ENROLL, occurred_at="9999-12-31T23:59:59-12:00")
+    assert far.status_code == 422
+
+
+async def test_unknown_expected_state_lists_states(client, db) -> None:
+    await make_world(db)
+    await receive(db, "0042")
+    response = await _act(client, "0042", "enroll", ENROLL, expected_state="bogus")
+    assert "received" in _assert_error_shape(response, 422)["detail"]
+
+
+async def test_lost_device_cannot_be_reported_lost_again(client, db) -> None:
+    await make_world(db)
+    await receive(db, "0042")
+    assert (await _act(client, "0042", "report_lost")).status_code == 200
+    _assert_error_shape(await _act(client, "0042", "report_lost"), 409)

@@ -69,7 +69,7 @@ EXPECTED = [
     ("request_salvage", State.IN_REPAIR, State.AWAITING_SALVAGE),
     ("recycle", State.RECYCLE_PENDING, State.RECYCLED),
     ("found", State.LOST, State.RECEIVED),
-    *[("report_lost", state, State.LOST) for state in NON_TERMINAL_STATES],
+    *[("report_lost", state, State.LOST) for state in NON_TERMINAL_STATES - {State.LOST}],
     *[("report_problem", state, state) for state in NON_TERMINAL_STATES],
     *[("audit_seen", state, state) for state in NON_TERMINAL_STATES],
     *[

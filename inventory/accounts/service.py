@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -311,51 +312,75 @@ async def principal_for_token(db: Database, token: str) -> Principal | None:
     return principal
 
 
-async def _failures(
-    session: AsyncSession, key: str, since: datetime
-) -> tuple[int, datetime | None]:
-    count, oldest = (
-        await session.execute(
-            select(func.count(), func.min(LoginFailure.attempted_at)).where(
-                LoginFailure.key == key, LoginFailure.attempted_at > since
-            )
-        )
-    ).one()
-    return count, oldest
+async def _lock_keys(session: AsyncSession, keys: list[str]) -> None:
+    """Serialize sign-in attempts on the same keys, so parallel guesses are all counted.
+
+    On PostgreSQL a transaction-scoped advisory lock per key does it; on SQLite the write
+    transaction itself (BEGIN IMMEDIATE) already runs alone.
+    """
+    if session.bind.dialect.name != "postgresql":
+        return
+    for key in sorted(keys):
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
-async def _check_throttle(db: Database, keys: dict[str, int]) -> None:
+async def _record_attempt(db: Database, keys: dict[str, int]) -> list[int]:
+    """Count recent failures per key and record this attempt as one, atomically.
+
+    Raises LoginThrottledError, recording nothing, when a key already reached its limit.
+    Returns the ids of the recorded rows, which a successful sign-in removes again.
+    """
     window = timedelta(minutes=db.settings.login_window_minutes)
-    now = utc_now()
-    async with db.read() as session:
+    async with db.write() as session:
+        await _lock_keys(session, list(keys))
+        now = utc_now()
+        # Failures older than the window no longer count; drop them as they pass.
+        await session.execute(delete(LoginFailure).where(LoginFailure.attempted_at <= now - window))
         for key, limit in keys.items():
-            count, oldest = await _failures(session, key, now - window)
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(LoginFailure.attempted_at)).where(
+                        LoginFailure.key == key, LoginFailure.attempted_at > now - window
+                    )
+                )
+            ).one()
             if count >= limit and oldest is not None:
                 retry = math.ceil((oldest + window - now).total_seconds())
                 raise LoginThrottledError(max(retry, 1))
+        rows = [LoginFailure(key=key, attempted_at=now) for key in keys]
+        session.add_all(rows)
+        await session.flush()
+        return [row.id or 0 for row in rows]
+
+
+# Longest username and password a sign-in form may send; longer ones are not looked up.
+MAX_USERNAME_LENGTH = 150
+MAX_PASSWORD_LENGTH = 1024
 
 
 async def login(db: Database, username: str, password: str, address: str) -> str:
     """Check a password and open a web session; return the session cookie's value.
 
     Raises LoginThrottledError after too many failures for the username or the address,
-    and LoginFailedError for a wrong password and an unknown user alike.
+    and LoginFailedError for a wrong password and an unknown user alike. Each attempt is
+    recorded as a failure before the password is checked and removed after a success.
     """
-    name = normalize_username(username)
+    name = normalize_username(username)[:MAX_USERNAME_LENGTH]
     keys = {
         f"user:{name}": db.settings.login_max_failures_per_user,
-        f"addr:{address}": db.settings.login_max_failures_per_address,
+        f"addr:{address[:100]}": db.settings.login_max_failures_per_address,
     }
-    await _check_throttle(db, keys)
+    attempt_ids = await _record_attempt(db, keys)
     async with db.read() as session:
         user = await session.scalar(select(User).where(User.username == name))
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.active:
-        async with db.write() as session:
-            now = utc_now()
-            for key in keys:
-                session.add(LoginFailure(key=key, attempted_at=now))
-        log.warning("sign-in failed", extra={"username": name, "address": address})
+    # Argon2 takes tens of milliseconds of CPU; a thread keeps other requests moving.
+    valid = await asyncio.to_thread(
+        verify_password,
+        user.password_hash if user else None,
+        password[:MAX_PASSWORD_LENGTH],
+    )
+    if user is None or not valid or not user.active or len(password) > MAX_PASSWORD_LENGTH:
+        log.warning("sign-in failed", extra={"username": name[:64], "address": address[:100]})
         raise LoginFailedError("Wrong username or password.")
 
     cookie = secrets.token_urlsafe(32)
@@ -370,7 +395,12 @@ async def login(db: Database, username: str, password: str, address: str) -> str
                 expires_at=now + timedelta(hours=db.settings.session_max_hours),
             )
         )
-        await session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{name}"))
+        await session.execute(
+            delete(LoginFailure).where(
+                (LoginFailure.key == f"user:{name}") | LoginFailure.id.in_(attempt_ids)
+            )
+        )
+        await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
         await session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
     log.info("signed in", extra={"username": name})
     return cookie

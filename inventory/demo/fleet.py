@@ -572,7 +572,7 @@ class FleetGenerator:
             device.site_code = site_code
         if step.action == "escalate":
             device.escalation_vendor = data["vendor"]
-        elif step.action.startswith("vendor_"):
+        elif from_state is State.WITH_VENDOR and to_state is not State.WITH_VENDOR:
             device.escalation_vendor = None
 
         device.events.append(

@@ -34,8 +34,10 @@ async def create_device_model(db: Database, data: DeviceModelCreate) -> DeviceMo
 
 
 async def get_device_model(db: Database, model_id: int) -> DeviceModelRead:
-    async with db.read() as session:
-        model = await session.get(DeviceModel, model_id)
+    model = None
+    if 1 <= model_id < 2**31:
+        async with db.read() as session:
+            model = await session.get(DeviceModel, model_id)
     if model is None:
         raise NotFoundError(f"Device model {model_id} not found.", model_id=model_id)
     return DeviceModelRead.model_validate(model)
@@ -53,7 +55,7 @@ async def list_device_models(
     if manufacturer:
         query = query.where(DeviceModel.match_key.startswith(normalize_name(manufacturer) + "|"))
     if cursor:
-        query = query.where(DeviceModel.id > decode_cursor(cursor, ("id",))["id"])
+        query = query.where(DeviceModel.id > decode_cursor(cursor, {"id": int})["id"])
     async with db.read() as session:
         rows = list((await session.execute(query)).scalars())
     items = [DeviceModelRead.model_validate(row) for row in rows[:limit]]

@@ -47,7 +47,7 @@ class DeviceModelController(Controller):
         db: DatabaseDep,
         manufacturer: FromQuery[str | None] = None,
         cursor: Cursor = None,
-        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+        limit: FromQuery[int] = 100,
     ) -> Page[DeviceModelRead]:
         return await catalog.list_device_models(
             db, manufacturer=manufacturer, cursor=cursor, limit=limit
@@ -89,13 +89,13 @@ class DeviceController(Controller):
         state_filter: Annotated[
             str | None, QueryParameter(name="state", description="Lifecycle state.")
         ] = None,
-        model_id: FromQuery[int | None] = None,
+        model_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         technician: Annotated[
             str | None,
             QueryParameter(description="Employee number: devices this technician handled."),
         ] = None,
         cursor: Cursor = None,
-        limit: Annotated[int, QueryParameter(ge=1)] = 50,
+        limit: FromQuery[int] = 50,
     ) -> Page[DeviceRead]:
         filters = service.DeviceFilters(
             site=site, state=state_filter, model_id=model_id, technician=technician
@@ -144,7 +144,7 @@ class DeviceController(Controller):
         principal: PrincipalDep,
         asset_tag: FromPath[str],
         cursor: Cursor = None,
-        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+        limit: FromQuery[int] = 100,
     ) -> Page[EventRead]:
         return await service.device_history(
             db, asset_tag, cursor=cursor, limit=limit, principal=principal

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.devices.models import IdempotencyRecord
-from inventory.errors import ConflictError, InvalidInputError
-from inventory.lifecycle import ActionNotAllowedError
+from inventory.errors import ConflictError, InvalidInputError, ServiceError
+from inventory.lifecycle import LifecycleError
 
 MAX_KEY_LENGTH = 200
 
@@ -47,8 +47,8 @@ async def _stored(db: Database, key: str, fingerprint: str) -> tuple[int, dict] 
         return None
     if record.fingerprint != fingerprint:
         raise InvalidInputError(
-            f"Idempotency-Key {key!r} was already used for a different request; "
-            "use a new key for a new request.",
+            f"Idempotency-Key {key.partition(':')[2]!r} was already used for a different "
+            "request; use a new key for a new request.",
         )
     return record.status_code, record.response
 
@@ -58,13 +58,16 @@ async def run_once(
     key: str | None,
     fingerprint: str,
     operation: Callable[[AsyncSession], Awaitable[tuple[int, dict]]],
+    principal: Principal | None = None,
 ) -> tuple[int, dict]:
     """Run a write operation once per key and return its status code and body.
 
-    The operation and the record of its response commit in one transaction, so a retry finds
-    either both or neither. Without a key the operation simply runs.
+    Keys belong to the user who sent them, so two users' keys never meet. The operation
+    and the record of its response commit in one transaction, so a retry finds either both
+    or neither. Without a key the operation simply runs.
     """
     if key is not None:
+        key = f"{principal.user_id if principal else '-'}:{key}"
         replay = await _stored(db, key, fingerprint)
         if replay is not None:
             return replay
@@ -78,11 +81,18 @@ async def run_once(
                     )
                 )
         return status_code, body
-    except (IntegrityError, ConflictError, ActionNotAllowedError):
+    except (IntegrityError, ServiceError, LifecycleError) as exc:
         # Two requests with one key ran at once and the other committed first: this one
-        # lost the race on the device row or on the key, and replays the winner's response.
+        # lost the race on the device row or on the key (and may have seen the device
+        # already changed), so it replays the winner's response.
         if key is not None:
             replay = await _stored(db, key, fingerprint)
             if replay is not None:
                 return replay
+        if isinstance(exc, IntegrityError):
+            # A concurrent request took the same asset tag or serial number first.
+            raise ConflictError(
+                "The request conflicts with a change made at the same moment; reload and "
+                "try again.",
+            ) from exc
         raise

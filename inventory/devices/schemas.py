@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from inventory.schemas import Identifier, Name, OptionalText, Schema
+from inventory.schemas import DatabaseInt, Identifier, Name, OptionalText, Schema
 from inventory.technicians.schemas import TechnicianRef
 
 
@@ -41,7 +41,7 @@ class DeviceReceive(Schema):
 
     asset_tag: Identifier
     serial_number: Identifier
-    model_id: int | None = Field(
+    model_id: DatabaseInt | None = Field(
         default=None, description="A device model id, or give both manufacturer and model."
     )
     manufacturer: Name | None = None
@@ -71,12 +71,19 @@ class ActionRequest(Schema):
         description="The state the caller saw. The action is applied only if the device is "
         "still in it; 409 otherwise.",
     )
-    data: dict[str, Any] = Field(
-        default_factory=dict, description="What the action needs, such as problem or room."
+    data: dict[str, str | list[str] | None] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="What the action needs, such as problem or room: text values, and a list "
+        "of part names for parts_used.",
     )
     notes: OptionalText | None = None
-    occurred_at: datetime | None = None
-    visit_id: int | None = None
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="When it happened; now when left out. Not in the future, and not before "
+        "the device's last recorded step. No offset: district time.",
+    )
+    # NOTE: events have a visit_id column, but no request sets it until visits are recorded.
 
 
 class DeviceRead(BaseModel):

@@ -25,7 +25,9 @@ from inventory.devices.schemas import (
     EventRead,
 )
 from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from inventory.identifiers import normalize_identifier
 from inventory.lifecycle import (
+    IDENTIFIER_FIELDS,
     STATE_LABELS,
     DeviceContext,
     State,
@@ -225,10 +227,23 @@ async def _record_event(
 
 
 async def _check_unique(
-    session: AsyncSession, asset_tag: str, manufacturer_key: str, serial_number: str
+    session: AsyncSession,
+    asset_tag: str,
+    manufacturer_key: str,
+    serial_number: str,
+    actor: Principal | None = None,
 ) -> None:
+    """Raise ConflictError when the tag or the serial number is taken.
+
+    The message names the existing device only to a user who may see it, so a vendor or
+    site user cannot probe other sites' identifiers through conflicts.
+    """
     same_tag = await session.scalar(select(Device).where(Device.asset_tag == asset_tag))
     if same_tag is not None:
+        if actor is not None and not actor.may_see_device(
+            same_tag.site_id, same_tag.escalation_vendor_id
+        ):
+            raise ConflictError(f"Asset tag {asset_tag!r} is already in use.", asset_tag=asset_tag)
         raise ConflictError(
             f"Asset tag {asset_tag!r} is already used by the device with serial number "
             f"{same_tag.serial_number!r}.",
@@ -241,6 +256,13 @@ async def _check_unique(
         )
     )
     if same_serial is not None:
+        if actor is not None and not actor.may_see_device(
+            same_serial.site_id, same_serial.escalation_vendor_id
+        ):
+            raise ConflictError(
+                f"Serial number {serial_number!r} of this manufacturer is already recorded.",
+                serial_number=serial_number,
+            )
         raise ConflictError(
             f"Serial number {serial_number!r} of this manufacturer is already recorded on the "
             f"device with asset tag {same_serial.asset_tag!r}.",
@@ -361,7 +383,7 @@ async def _receive_in(
         raise InvalidInputError(exc.detail, **exc.extra) from exc
     model = await _resolve_model(session, data)
     manufacturer_key = normalize_name(model.manufacturer)
-    await _check_unique(session, data.asset_tag, manufacturer_key, data.serial_number)
+    await _check_unique(session, data.asset_tag, manufacturer_key, data.serial_number, actor)
 
     device = Device(
         asset_tag=data.asset_tag,
@@ -415,8 +437,32 @@ async def receive_device(
         result = await _receive_in(session, db.settings, data, actor, idempotency_key)
         return 201, result.model_dump(mode="json")
 
-    status_code, body = await run_once(db, idempotency_key, fingerprint, operation)
+    status_code, body = await run_once(db, idempotency_key, fingerprint, operation, actor)
     return status_code, ActionResult.model_validate(body)
+
+
+def _clean_value(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return normalize_identifier(value) if name in IDENTIFIER_FIELDS else value.strip()
+
+
+async def _check_chronology(
+    session: AsyncSession, device: Device, occurred_at: datetime, settings: Settings
+) -> None:
+    """Reject a step dated before the device's last recorded step, so histories stay in order."""
+    last = await session.scalar(
+        select(DeviceEvent.occurred_at).where(
+            DeviceEvent.device_id == device.id, DeviceEvent.sequence == device.version
+        )
+    )
+    if last is not None and occurred_at < last:
+        shown = last.astimezone(settings.zone).isoformat(timespec="minutes")
+        raise InvalidInputError(
+            f"occurred_at {occurred_at.astimezone(settings.zone).isoformat(timespec='minutes')} "
+            f"is before the device's last recorded step ({shown}); steps are recorded in order.",
+            last_occurred_at=last.isoformat(),
+        )
 
 
 def _replacement_tag(old_tag: str, data: dict[str, Any]) -> str:
@@ -439,6 +485,11 @@ async def _apply_in(
     assert site is not None
     assert device.id is not None
     current = State(device.state)
+    if request.expected_state is not None and request.expected_state not in set(State):
+        raise InvalidInputError(
+            f"Unknown expected_state {request.expected_state!r}; use one of {', '.join(State)}.",
+            expected_state=request.expected_state,
+        )
     if request.expected_state is not None and request.expected_state != current.value:
         raise ConflictError(
             f"Device {device.asset_tag!r} is in state {current.value!r}, not "
@@ -448,11 +499,9 @@ async def _apply_in(
         )
 
     occurred_at = occurred_instant(request.occurred_at, settings.zone)
+    await _check_chronology(session, device, occurred_at, settings)
     technician = await _acting_technician(session, actor, request.technician)
-    data = {
-        key: value.strip() if isinstance(value, str) else value
-        for key, value in request.data.items()
-    }
+    data = {key: _clean_value(key, value) for key, value in request.data.items()}
     context = DeviceContext(
         state=current,
         site_code=site.code,
@@ -486,7 +535,8 @@ async def _apply_in(
             raise InvalidInputError(exc.detail, **exc.extra) from exc
         data = {**data, "vendor": vendor.code}
         changes_vendor: dict[str, Any] = {"escalation_vendor_id": vendor.id}
-    elif request.action in _VENDOR_ACTIONS:
+    elif current is State.WITH_VENDOR and to_state is not State.WITH_VENDOR:
+        # The escalation is over however it ended, so the vendor no longer sees the device.
         changes_vendor = {"escalation_vendor_id": None}
     else:
         changes_vendor = {}
@@ -528,7 +578,11 @@ async def _apply_in(
     if request.action == "vendor_replace":
         replacement_tag = _replacement_tag(device.asset_tag, data)
         await _check_unique(
-            session, replacement_tag, device.manufacturer_key, str(data["replacement_serial"])
+            session,
+            replacement_tag,
+            device.manufacturer_key,
+            str(data["replacement_serial"]),
+            actor,
         )
         data = {**data, "replacement_asset_tag": replacement_tag}
 
@@ -545,7 +599,6 @@ async def _apply_in(
         occurred_at=occurred_at,
         notes=request.notes,
         data=data,
-        visit_id=request.visit_id,
         idempotency_key=idempotency_key,
     )
     # The new unit's first event follows the old unit's last, so a history that spans
@@ -629,7 +682,7 @@ async def apply_action(
         result = await _apply_in(session, db.settings, asset_tag, request, actor, idempotency_key)
         return 200, result.model_dump(mode="json")
 
-    _status, body = await run_once(db, idempotency_key, fingerprint, operation)
+    _status, body = await run_once(db, idempotency_key, fingerprint, operation, actor)
     return ActionResult.model_validate(body)
 
 
@@ -683,8 +736,10 @@ async def list_devices(
             technician_id = await session.scalar(
                 select(Technician.id).where(Technician.employee_number == number)
             )
-            if technician_id is None:
+            if technician_id is None and (principal is None or principal.is_staff):
                 raise NotFoundError(f"Technician {number!r} not found.", technician=number)
+            # A site or vendor user may not list technicians, so an unknown number gives an
+            # empty page rather than telling which numbers exist.
             query = query.where(
                 exists().where(
                     DeviceEvent.technician_id == technician_id,
@@ -692,7 +747,7 @@ async def list_devices(
                 )
             )
         if cursor:
-            after = decode_cursor(cursor, ("asset_tag",))["asset_tag"]
+            after = decode_cursor(cursor, {"asset_tag": str})["asset_tag"]
             query = query.where(Device.asset_tag > after)
         rows = list(await session.execute(query))
     items = [_to_read(row, db.settings) for row in rows[:limit]]
@@ -738,7 +793,7 @@ async def device_history(
             .limit(limit + 1)
         )
         if cursor:
-            query = query.where(DeviceEvent.id > decode_cursor(cursor, ("id",))["id"])
+            query = query.where(DeviceEvent.id > decode_cursor(cursor, {"id": int})["id"])
         rows = list(await session.execute(query))
     items = [
         _event_read(event, tags[event.device_id], site_code, technician)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.schemas import Page
@@ -29,7 +27,7 @@ class SiteController(Controller):
         region: FromQuery[str | None] = None,
         kind: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+        limit: FromQuery[int] = 100,
     ) -> Page[SiteRead]:
         return await service.list_sites(
             db, region=region, kind=kind, cursor=cursor, limit=limit, principal=principal

@@ -63,7 +63,7 @@ async def list_sites(
     if kind:
         query = query.where(Site.kind == kind)
     if cursor:
-        query = query.where(Site.code > decode_cursor(cursor, ("code",))["code"])
+        query = query.where(Site.code > decode_cursor(cursor, {"code": str})["code"])
     async with db.read() as session:
         rows = list((await session.execute(query)).scalars())
     next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from inventory.deps import DatabaseDep
 from inventory.schemas import Page
@@ -28,7 +26,7 @@ class TechnicianController(Controller):
         region: FromQuery[str | None] = None,
         active: FromQuery[bool | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1)] = 100,
+        limit: FromQuery[int] = 100,
     ) -> Page[TechnicianRead]:
         return await service.list_technicians(
             db, region=region, active=active, cursor=cursor, limit=limit

@@ -73,7 +73,7 @@ async def list_technicians(
     if active is not None:
         query = query.where(Technician.active == active)
     if cursor:
-        after = decode_cursor(cursor, ("employee_number",))["employee_number"]
+        after = decode_cursor(cursor, {"employee_number": str})["employee_number"]
         query = query.where(Technician.employee_number > after)
     async with db.read() as session:
         rows = list((await session.execute(query)).scalars())

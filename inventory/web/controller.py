@@ -158,9 +158,9 @@ class PageController(Controller):
     ) -> Response[Any]:
         """Redirect the search box to a device page, or show the search form when no tag is given.
 
-        Text that is no asset tag but names exactly one device by serial number (or by asset
-        tag in another letter case) opens that device. Anything else opens the device page of
-        the text, whose not-found page lists the candidates.
+        Text that is no asset tag but is exactly one device's serial number opens that
+        device. Anything else opens the device page of the text, whose not-found page lists
+        the candidates.
         """
         tag = _blank_to_none(tag)
         if tag is None:

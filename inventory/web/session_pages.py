@@ -10,10 +10,17 @@ from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from inventory.accounts.auth import SESSION_COOKIE
-from inventory.accounts.service import LoginFailedError, LoginThrottledError, login, logout
+from inventory.accounts.service import (
+    MAX_PASSWORD_LENGTH,
+    MAX_USERNAME_LENGTH,
+    LoginFailedError,
+    LoginThrottledError,
+    login,
+    logout,
+)
 from inventory.deps import DatabaseDep
 from inventory.web.errors import HTML_EXCEPTION_HANDLERS
 
@@ -21,9 +28,10 @@ log = logging.getLogger(__name__)
 
 
 class LoginForm(BaseModel):
-    username: str = ""
-    password: str = ""
-    next: str = "/"
+    # Lengths are capped so that a huge field is neither looked up, logged nor echoed.
+    username: str = Field(default="", max_length=MAX_USERNAME_LENGTH)
+    password: str = Field(default="", max_length=MAX_PASSWORD_LENGTH)
+    next: str = Field(default="/", max_length=2000)
 
 
 def safe_next(target: str | None) -> str:
