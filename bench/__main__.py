@@ -24,6 +24,7 @@ import asyncpg
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
+from inventory.audit import event_hash
 from inventory.config import Settings
 from inventory.db import Database
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
@@ -94,8 +95,9 @@ async def _fill(db: Database, devices: int) -> None:
             }
             for n in range(start, min(start + batch, devices))
         ]
-        events = [
-            {
+        events = []
+        for row in rows:
+            event = {
                 "device_id": row["id"],
                 "sequence": 1,
                 "action": "receive",
@@ -105,8 +107,7 @@ async def _fill(db: Database, devices: int) -> None:
                 "recorded_at": now,
                 "data": {},
             }
-            for row in rows
-        ]
+            events.append({**event, "hash": event_hash(None, event)})
         async with db.write() as session:
             await session.execute(insert(Device), rows)
             await session.execute(insert(DeviceEvent), events)
@@ -181,8 +182,9 @@ async def _sqlite(devices: int, samples: int) -> None:
                 )
                 await connection.execute(
                     "INSERT INTO device_events (device_id, sequence, action, from_state, "
-                    "to_state, site_id, occurred_at, recorded_at, data) SELECT id, 2, 'deploy', "
-                    "'enrolled', 'deployed', site_id, ?, ?, '{}' FROM devices WHERE asset_tag=?",
+                    "to_state, site_id, occurred_at, recorded_at, data, hash) SELECT id, 2, "
+                    "'deploy', 'enrolled', 'deployed', site_id, ?, ?, '{}', 'x' FROM devices "
+                    "WHERE asset_tag=?",
                     (datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat(), tag),
                 )
                 await connection.execute("COMMIT")
@@ -220,9 +222,9 @@ async def _postgres(server_url: str, devices: int, samples: int) -> None:
                 )
                 await connection.execute(
                     "INSERT INTO device_events (device_id, sequence, action, from_state, "
-                    "to_state, site_id, occurred_at, recorded_at, data) SELECT id, 2, 'deploy', "
-                    "'enrolled', 'deployed', site_id, now(), now(), '{}' FROM devices "
-                    "WHERE asset_tag=$1",
+                    "to_state, site_id, occurred_at, recorded_at, data, hash) SELECT id, 2, "
+                    "'deploy', 'enrolled', 'deployed', site_id, now(), now(), '{}', 'x' "
+                    "FROM devices WHERE asset_tag=$1",
                     tag,
                 )
             return None

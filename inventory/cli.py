@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from inventory.accounts.principal import Role
 from inventory.config import Settings, get_settings
@@ -19,11 +23,16 @@ from inventory.logs import configure_logging
 T = TypeVar("T")
 
 
-def _settings():
+def _settings() -> Settings:
     try:
         settings = get_settings()
-    except ValueError as exc:
-        raise click.ClickException(f"Invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"INVENTORY_{'_'.join(str(part) for part in error['loc']).upper() or 'SETTINGS'}: "
+            f"{error['msg']}"
+            for error in exc.errors()
+        )
+        raise click.ClickException(f"Invalid settings: {problems}") from exc
     configure_logging(settings.log_level, settings.log_format)
     return settings
 
@@ -66,6 +75,11 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
 
     bind_host = host or settings.host
     bind_port = port or settings.port
+    if "INVENTORY_BASE_URL" not in os.environ:
+        # Links printed below and inside labels follow the address actually served.
+        os.environ["INVENTORY_BASE_URL"] = f"http://{bind_host}:{bind_port}"
+        get_settings.cache_clear()
+        settings = get_settings()
     click.echo(f"Serving on http://{bind_host}:{bind_port}/ (stop with Ctrl+C)")
     hint = asyncio.run(_first_step_hint(settings))
     if hint:
@@ -133,7 +147,11 @@ def upgrade(revision: str) -> None:
     from inventory.migrations import upgrade as run_upgrade
 
     settings = _settings()
-    run_upgrade(settings.database_url, revision)
+    try:
+        run_upgrade(settings.database_url, revision)
+    except (OSError, SQLAlchemyError) as exc:
+        where = make_url(settings.database_url).render_as_string()
+        raise click.ClickException(f"Cannot migrate {where}: {str(exc).splitlines()[0]}") from exc
     click.echo(f"Database migrated to {revision}.")
 
 
@@ -228,6 +246,8 @@ def _run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -
         raise click.ClickException(str(exc)) from exc
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from exc
+    except (OSError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"Database error: {str(exc).splitlines()[0]}") from exc
 
 
 @main.group()

@@ -33,9 +33,10 @@ class Settings(BaseSettings):
         "postgresql+asyncpg://USER@HOST:PORT/DATABASE.",
     )
     base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Public address of the service. QR labels and links are built from it, "
-        "never from the host a request came in on.",
+        default="",
+        description="Public address of the service, such as https://assets.district.org. QR "
+        "labels and links are built from it, never from the host a request came in on. "
+        "Default: http://HOST:PORT from INVENTORY_HOST and INVENTORY_PORT.",
     )
     secret_key: str = Field(
         default="development",
@@ -99,6 +100,8 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
+        if value == "":
+            return value
         if not value.startswith(("http://", "https://")):
             raise ValueError(
                 f"INVENTORY_BASE_URL must start with http:// or https://, not {value!r}"
@@ -113,6 +116,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"INVENTORY_TIMEZONE {value!r} is not an IANA time zone name") from exc
         return value
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alembic import command
@@ -35,8 +36,18 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(_revision_of)
 
 
+def _make_sqlite_folder(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to `revision`; call it outside a running event loop."""
+    """Migrate the database to `revision`; call it outside a running event loop.
+
+    An SQLite file's folder is created first, so a fresh checkout's var/ need not exist.
+    """
+    _make_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -298,3 +298,38 @@ async def test_token_stored_only_as_hash(db, world: dict) -> None:
     for token in world["tokens"].values():
         assert token not in stored
         assert all(token not in value for value in stored)
+
+
+async def test_vendor_does_not_see_assignee(anonymous_client, db, world: dict) -> None:
+    from inventory.devices.models import Device
+
+    async with db.write() as session:
+        await session.execute(
+            update(Device).where(Device.asset_tag == "0500").values(assignee="Student 4711")
+        )
+    admin = await anonymous_client.get("/api/v1/devices/0500", headers=_headers(world, "admin"))
+    assert admin.json()["assignee"] == "Student 4711"
+    vendor = await anonymous_client.get("/api/v1/devices/0500", headers=_headers(world, "vendor"))
+    assert vendor.json()["assignee"] is None
+    listed = await anonymous_client.get("/api/v1/devices", headers=_headers(world, "vendor"))
+    assert all(item["assignee"] is None for item in listed.json()["items"])
+
+
+async def test_vendor_history_hides_assignee(anonymous_client, db, world: dict) -> None:
+    admin = _headers(world, "admin")
+    for action, data in [
+        ("vendor_return", {"outcome": "fixed"}),
+        ("complete_repair", {"resolution": "ok", "parts_used": []}),
+        ("deploy", {"assignee": "Student 4711"}),
+        ("open_repair", {"problem": "again"}),
+        ("escalate", {"vendor": "acer", "problem": "again"}),
+    ]:
+        body = {"action": action, "technician": "000123", "data": data}
+        response = await anonymous_client.post(
+            "/api/v1/devices/0500/actions", json=body, headers=admin
+        )
+        assert response.status_code == 200, response.text
+    history = await anonymous_client.get(
+        "/api/v1/devices/0500/history", headers=_headers(world, "vendor")
+    )
+    assert "Student 4711" not in history.text

@@ -36,7 +36,9 @@ class LoginFailedError(Exception):
 
 class LoginThrottledError(Exception):
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Too many failed sign-ins; try again in {retry_after_seconds} s.")
+        minutes = math.ceil(retry_after_seconds / 60)
+        wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
+        super().__init__(f"Too many failed sign-ins; try again in {wait}.")
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -32,7 +32,15 @@ async def create_demo_users(db: Database) -> list[DemoUser]:
         technician = await session.scalar(
             select(Technician.employee_number).order_by(Technician.employee_number).limit(1)
         )
-        site = await session.scalar(select(Site.code).order_by(Site.code).limit(1))
+        # The school with the most devices in use, so its user has a real inventory to read.
+        site = await session.scalar(
+            select(Site.code)
+            .join(Device, Device.site_id == Site.id)
+            .where(Device.state.in_(["enrolled", "deployed", "in_repair"]))
+            .group_by(Site.code)
+            .order_by(func.count().desc(), Site.code)
+            .limit(1)
+        ) or await session.scalar(select(Site.code).order_by(Site.code).limit(1))
         # The vendor with the most devices escalated to it, so its user has work to see.
         vendor = await session.scalar(
             select(Vendor.code)

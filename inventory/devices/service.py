@@ -347,6 +347,20 @@ def _check_role_may_act(actor: Principal | None, action: str, device: Device) ->
         )
 
 
+def _redact_device(principal: Principal | None, device: DeviceRead) -> DeviceRead:
+    # A vendor repairs the hardware and has no need to know which student used it.
+    if principal is not None and principal.role is Role.VENDOR and device.assignee:
+        return device.model_copy(update={"assignee": None})
+    return device
+
+
+def _redact_event(principal: Principal | None, event: EventRead) -> EventRead:
+    if principal is not None and principal.role is Role.VENDOR and "assignee" in event.data:
+        data = {key: value for key, value in event.data.items() if key != "assignee"}
+        return event.model_copy(update={"data": data})
+    return event
+
+
 def _hide_unless_visible(actor: Principal | None, device: Device) -> None:
     # The same response as for a tag that does not exist, so existence does not leak.
     if actor is not None and not actor.may_see_device(device.site_id, device.escalation_vendor_id):
@@ -683,7 +697,13 @@ async def apply_action(
         return 200, result.model_dump(mode="json")
 
     _status, body = await run_once(db, idempotency_key, fingerprint, operation, actor)
-    return ActionResult.model_validate(body)
+    result = ActionResult.model_validate(body)
+    return result.model_copy(
+        update={
+            "device": _redact_device(actor, result.device),
+            "event": _redact_event(actor, result.event),
+        }
+    )
 
 
 async def get_device(
@@ -695,7 +715,7 @@ async def get_device(
     if row is None:
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
     _hide_unless_visible(principal, row[0])
-    return _to_read(row, db.settings)
+    return _redact_device(principal, _to_read(row, db.settings))
 
 
 def scope_devices(query: Select, principal: Principal | None) -> Select:
@@ -750,7 +770,7 @@ async def list_devices(
             after = decode_cursor(cursor, {"asset_tag": str})["asset_tag"]
             query = query.where(Device.asset_tag > after)
         rows = list(await session.execute(query))
-    items = [_to_read(row, db.settings) for row in rows[:limit]]
+    items = [_redact_device(principal, _to_read(row, db.settings)) for row in rows[:limit]]
     next_cursor = encode_cursor({"asset_tag": items[-1].asset_tag}) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, limit=limit)
 
@@ -796,7 +816,7 @@ async def device_history(
             query = query.where(DeviceEvent.id > decode_cursor(cursor, {"id": int})["id"])
         rows = list(await session.execute(query))
     items = [
-        _event_read(event, tags[event.device_id], site_code, technician)
+        _redact_event(principal, _event_read(event, tags[event.device_id], site_code, technician))
         for event, site_code, technician in rows[:limit]
     ]
     next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
