@@ -58,15 +58,11 @@ def error_body(status_code: int, detail: str, extra: dict[str, Any] | None = Non
 
 
 def _response(status_code: int, detail: str, extra: dict[str, Any] | None = None) -> Response:
-    headers = {}
-    request_id = request_id_var.get()
-    if request_id:
-        headers["X-Request-ID"] = request_id
+    # The request middleware adds X-Request-ID to every response, errors included.
     return Response(
         content=error_body(status_code, detail, extra),
         status_code=status_code,
         media_type=MediaType.JSON,
-        headers=headers,
     )
 
 
