@@ -30,6 +30,13 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+# Pages load scripts, styles and images from this service only. The API documents under
+# /schema load Swagger UI from its CDN, so they go without this header.
+CONTENT_SECURITY_POLICY = (
+    b"content-security-policy",
+    b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -99,6 +106,8 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
+                if not scope.get("path", "").startswith("/schema"):
+                    headers.append(CONTENT_SECURITY_POLICY)
                 message["headers"] = headers
             await send(message)
 

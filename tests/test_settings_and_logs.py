@@ -104,6 +104,9 @@ async def test_security_headers(client) -> None:
     response = await client.get("/health")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    login = await client.get("/login")
+    assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
 
 
 def test_every_setting_documented() -> None:
