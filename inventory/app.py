@@ -24,7 +24,11 @@ from inventory.accounts.auth import (
 from inventory.accounts.principal import Principal
 from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseUnavailableError
-from inventory.devices.controller import DeviceController, DeviceModelController
+from inventory.devices.controller import (
+    DeviceController,
+    DeviceModelController,
+    LabelController,
+)
 from inventory.errors import EXCEPTION_HANDLERS, error_body
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
@@ -92,6 +96,7 @@ def create_app(
             VendorController,
             DeviceModelController,
             DeviceController,
+            LabelController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

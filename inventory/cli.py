@@ -399,6 +399,65 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"Revoked token {info.id} ({info.name}) of {info.username}.")
 
 
+@main.group(invoke_without_command=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
+@click.option("--site", help="Only devices of this site code.")
+@click.option("--state", help="Only devices in this lifecycle state.")
+@click.option("--tags", help="Comma-separated asset tags, printed in this order.")
+@click.option(
+    "--template",
+    default="avery-5160",
+    show_default=True,
+    help="Sheet template; `inventory labels templates` lists them.",
+)
+@click.option(
+    "--skip",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Labels already used on a partly used sheet; printing starts after them.",
+)
+@click.pass_context
+def labels(
+    context: click.Context,
+    out: str | None,
+    site: str | None,
+    state: str | None,
+    tags: str | None,
+    template: str,
+    skip: int,
+) -> None:
+    """Print QR asset labels to a PDF: `inventory labels --out FILE.pdf [filters]`."""
+    if context.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise click.UsageError("Give --out FILE.pdf, or use `inventory labels templates`.")
+    from inventory.devices.labels import print_labels, split_tags
+
+    run = _run_with_db(
+        _settings(),
+        lambda db: print_labels(
+            db, None, site=site, state=state, tags=split_tags(tags), template=template, skip=skip
+        ),
+    )
+    with open(out, "wb") as output:
+        output.write(run.pdf)
+    click.echo(f"Wrote {run.labels} labels on {run.pages} pages to {out}.")
+    for warning in run.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+@labels.command("templates")
+def labels_templates() -> None:
+    """List the label sheet templates."""
+    from labels import list_templates
+
+    for template in list_templates():
+        click.echo(
+            f"{template.name:<14} {template.labels_per_sheet:>3} per sheet  {template.title}"
+        )
+
+
 @main.group()
 def audit() -> None:
     """Checks of the tamper-evident device history."""

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.devices import catalog, service
+from inventory.devices import labels as label_printing
 from inventory.devices.idempotency import check_key, request_fingerprint
 from inventory.devices.schemas import (
     ActionRequest,
@@ -148,4 +149,54 @@ class DeviceController(Controller):
     ) -> Page[EventRead]:
         return await service.device_history(
             db, asset_tag, cursor=cursor, limit=limit, principal=principal
+        )
+
+
+class LabelController(Controller):
+    path = "/api/v1"
+    tags = ["labels"]
+
+    @get(
+        "/labels.pdf",
+        summary="QR asset labels as a PDF",
+        opt={"access": "staff"},
+        media_type="application/pdf",
+        description="Labels of the matching devices on the chosen sheet template. "
+        "X-Label-Warnings counts labels printed without their 1D barcode or with cut text.",
+    )
+    async def labels_pdf(
+        self,
+        db: DatabaseDep,
+        principal: PrincipalDep,
+        site: Annotated[str | None, QueryParameter(description="Site code.")] = None,
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="Lifecycle state.")
+        ] = None,
+        tag_list: Annotated[
+            str | None, QueryParameter(name="tags", description="Comma-separated asset tags.")
+        ] = None,
+        template: Annotated[
+            str, QueryParameter(description="Sheet template; see `inventory labels templates`.")
+        ] = "avery-5160",
+        skip: Annotated[
+            int, QueryParameter(ge=0, le=1000, description="Labels already used on the sheet.")
+        ] = 0,
+    ) -> Response[bytes]:
+        run = await label_printing.print_labels(
+            db,
+            principal,
+            site=site,
+            state=state_filter,
+            tags=label_printing.split_tags(tag_list),
+            template=template,
+            skip=skip,
+        )
+        return Response(
+            run.pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": 'inline; filename="labels.pdf"',
+                "X-Label-Count": str(run.labels),
+                "X-Label-Warnings": str(len(run.warnings)),
+            },
         )

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.deps import DatabaseDep, PrincipalDep
+from inventory.devices import labels as label_printing
 from inventory.devices import service as devices
 from inventory.devices.idempotency import check_key, request_fingerprint
 from inventory.devices.schemas import ActionRequest, DeviceReceive
@@ -145,6 +146,34 @@ class PageController(Controller):
                 "first_url": site_url(site.code, state=state_filter) if cursor else None,
                 "next_url": next_url,
             },
+        )
+
+    @get("/sites/{code:str}/labels.pdf", name="site_labels", opt={"access": "staff"})
+    async def site_labels(
+        self,
+        db: DatabaseDep,
+        principal: PrincipalDep,
+        code: FromPath[str],
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="Lifecycle state.")
+        ] = None,
+        template: FromQuery[str] = "avery-5160",
+        skip: Annotated[int, QueryParameter(ge=0, le=1000)] = 0,
+    ) -> Response[bytes]:
+        """Print the QR labels of a site's devices, for a technician at the site."""
+        run = await label_printing.print_labels(
+            db,
+            principal,
+            site=code,
+            state=_blank_to_none(state_filter),
+            template=template,
+            skip=skip,
+        )
+        filename = f"labels-{code.strip()}.pdf".encode("ascii", "replace").decode()
+        return Response(
+            run.pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
         )
 
     @get("/a", name="find_device")
