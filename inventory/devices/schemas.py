@@ -104,6 +104,9 @@ class DeviceRead(BaseModel):
     warranty_end: date | None
     warranty_active: bool = Field(description="Whether the warranty covers today (district time).")
     end_of_support: date | None
+    end_of_support_precision: str | None = Field(
+        default=None, description="year, month or day: how much of end_of_support is known."
+    )
     operating_system: str | None
     management_profile: str | None
     user_profile_kind: str | None

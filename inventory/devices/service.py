@@ -104,6 +104,7 @@ def _to_read(row: Any, settings: Settings) -> DeviceRead:
         warranty_end=device.warranty_end,
         warranty_active=warranty_active(context, district_today(settings.zone)),
         end_of_support=model.end_of_support,
+        end_of_support_precision=model.end_of_support_precision,
         operating_system=device.operating_system or model.operating_system,
         management_profile=device.management_profile,
         user_profile_kind=device.user_profile_kind,
