@@ -30,7 +30,20 @@ run: install ## Migrate, load the demo district on first start, serve on http://
 	$(BIN)/inventory demo load --if-empty
 	$(BIN)/inventory serve
 
+# The browser tests need Debian's Chromium at /usr/bin/chromium: `make test` installs it when
+# it is missing and make runs as root on a machine with apt-get, and says how otherwise (the
+# tests then skip, except under CI).
 test: install ## Run the whole suite (PostgreSQL too when INVENTORY_TEST_POSTGRES_URL is set)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+				|| echo "Installing Chromium failed; the browser tests will be skipped"; \
+		else \
+			echo "The browser tests need /usr/bin/chromium and will be skipped;" \
+				"install it with: sudo apt-get install chromium"; \
+		fi; \
+	fi
 	$(BIN)/pytest
 
 lint: install ## Check style with ruff and types with mypy

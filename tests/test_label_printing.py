@@ -84,6 +84,8 @@ async def test_site_page_labels_for_technician(app, db) -> None:
     await create_user(db, "ana", "technician", PASSWORD, technician="000123")
     async with AsyncTestClient(app=app, base_url="https://testserver.local") as browser:
         await sign_in(browser, "ana")
+        page = await browser.get("/sites/02M019")
+        assert 'href="/sites/02M019/labels.pdf"' in page.text
         response = await browser.get("/sites/02M019/labels.pdf")
         assert response.status_code == 200
         assert _decoded_urls(response.content) == [f"{BASE}/a/B-1"]

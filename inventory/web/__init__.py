@@ -12,10 +12,11 @@ from litestar.template.config import TemplateConfig
 
 from inventory.web import filters
 from inventory.web.controller import PageController
+from inventory.web.scan import ScanController
 from inventory.web.session_pages import SessionController
 
 WEB_DIR = Path(__file__).parent
-WEB_CONTROLLERS = [PageController, SessionController]
+WEB_CONTROLLERS = [PageController, ScanController, SessionController]
 
 
 def template_environment() -> Environment:
