@@ -15,3 +15,20 @@ def test_service_benchmark_runs(database_url: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("ratio") >= 2
+
+
+def test_label_benchmark_runs() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.labels",
+        "--labels",
+        "20",
+        "--large",
+        "40",
+        "--repeat",
+        "1",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout
