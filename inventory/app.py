@@ -28,6 +28,7 @@ from inventory.devices.controller import (
     DeviceController,
     DeviceModelController,
     LabelController,
+    TagReservationController,
 )
 from inventory.errors import EXCEPTION_HANDLERS, error_body
 from inventory.logs import configure_logging
@@ -97,6 +98,7 @@ def create_app(
             DeviceModelController,
             DeviceController,
             LabelController,
+            TagReservationController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

@@ -447,6 +447,56 @@ def labels(
         click.echo(f"Warning: {warning}", err=True)
 
 
+@labels.command("reserve")
+@click.option("--count", type=click.IntRange(1, 5000), required=True, help="Tags to reserve.")
+@click.option("--prefix", default="", help="Text before the number, such as K123-.")
+@click.option(
+    "--digits",
+    type=click.IntRange(1, 12),
+    default=6,
+    show_default=True,
+    help="Zero-padded width of the number.",
+)
+@click.option("--site", help="Site code printed on the labels.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="PDF file to write.",
+)
+@click.option("--template", default="avery-5160", show_default=True, help="Sheet template.")
+@click.option(
+    "--skip",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Labels already used on a partly used sheet.",
+)
+def labels_reserve(
+    count: int, prefix: str, digits: int, site: str | None, out: str, template: str, skip: int
+) -> None:
+    """Reserve new asset tags and print their labels before the devices arrive."""
+    from inventory.devices.labels import LabelRun, print_labels
+    from inventory.devices.reservations import ReservationBatch, reserve_tags
+
+    async def run(db: Database) -> tuple[ReservationBatch, LabelRun]:
+        batch = await reserve_tags(db, count=count, prefix=prefix, digits=digits, site=site)
+        sheet = await print_labels(
+            db, None, site=site, batch=batch.batch, template=template, skip=skip
+        )
+        return batch, sheet
+
+    batch, sheet = _run_with_db(_settings(), run)
+    with open(out, "wb") as output:
+        output.write(sheet.pdf)
+    click.echo(
+        f"Reserved {len(batch.tags)} tags ({batch.tags[0]} to {batch.tags[-1]}) as batch "
+        f"{batch.batch}, and wrote their labels on {sheet.pages} pages to {out}."
+    )
+    for warning in sheet.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 @labels.command("templates")
 def labels_templates() -> None:
     """List the label sheet templates."""

@@ -1,7 +1,13 @@
 """Every table, imported in one place so that SQLModel.metadata holds them all."""
 
 from inventory.accounts.models import ApiToken, LoginFailure, User, UserSite, WebSession
-from inventory.devices.models import Device, DeviceEvent, DeviceModel, IdempotencyRecord
+from inventory.devices.models import (
+    Device,
+    DeviceEvent,
+    DeviceModel,
+    IdempotencyRecord,
+    TagReservation,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -14,6 +20,7 @@ __all__ = [
     "IdempotencyRecord",
     "LoginFailure",
     "Site",
+    "TagReservation",
     "Technician",
     "User",
     "UserSite",

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from pydantic import BaseModel, Field
 
 from inventory.deps import DatabaseDep, PrincipalDep
-from inventory.devices import catalog, service
+from inventory.devices import catalog, reservations, service
 from inventory.devices import labels as label_printing
 from inventory.devices.idempotency import check_key, request_fingerprint
+from inventory.devices.reservations import MAX_RESERVED
 from inventory.devices.schemas import (
     ActionRequest,
     ActionResult,
@@ -20,7 +22,7 @@ from inventory.devices.schemas import (
     DeviceReceive,
     EventRead,
 )
-from inventory.schemas import Page
+from inventory.schemas import Identifier, Page, Schema
 
 IdempotencyKey = Annotated[
     str | None,
@@ -175,6 +177,10 @@ class LabelController(Controller):
         tag_list: Annotated[
             str | None, QueryParameter(name="tags", description="Comma-separated asset tags.")
         ] = None,
+        batch: Annotated[
+            str | None,
+            QueryParameter(description="A reservation batch: print its unused tags instead."),
+        ] = None,
         template: Annotated[
             str, QueryParameter(description="Sheet template; see `inventory labels templates`.")
         ] = "avery-5160",
@@ -188,6 +194,7 @@ class LabelController(Controller):
             site=site,
             state=state_filter,
             tags=label_printing.split_tags(tag_list),
+            batch=batch,
             template=template,
             skip=skip,
         )
@@ -200,3 +207,42 @@ class LabelController(Controller):
                 "X-Label-Warnings": str(len(run.warnings)),
             },
         )
+
+
+class TagReservationCreate(Schema):
+    count: int = Field(ge=1, le=MAX_RESERVED, description="Tags to reserve.")
+    prefix: Annotated[str, Field(max_length=40)] = Field(
+        default="", description="Text before the number, such as `K123-`."
+    )
+    digits: int = Field(default=6, ge=1, le=12, description="Zero-padded width of the number.")
+    site: Identifier | None = Field(default=None, description="Site the labels are for.")
+
+
+class TagReservationRead(BaseModel):
+    batch: str
+    site: str | None
+    tags: list[str]
+
+
+class TagReservationController(Controller):
+    path = "/api/v1/tag-reservations"
+    tags = ["labels"]
+
+    @post(
+        "/",
+        summary="Reserve new asset tags for labels printed before devices arrive",
+        opt={"access": "staff"},
+        status_code=201,
+    )
+    async def reserve(
+        self, db: DatabaseDep, principal: PrincipalDep, data: JSONBody[TagReservationCreate]
+    ) -> TagReservationRead:
+        batch = await reservations.reserve_tags(
+            db,
+            count=data.count,
+            prefix=data.prefix,
+            digits=data.digits,
+            site=data.site,
+            actor=principal,
+        )
+        return TagReservationRead(batch=batch.batch, site=batch.site, tags=batch.tags)

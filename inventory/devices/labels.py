@@ -11,6 +11,7 @@ import labels
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.devices.models import Device
+from inventory.devices.reservations import batch_tags
 from inventory.devices.service import scope_devices
 from inventory.errors import InvalidInputError, NotFoundError
 from inventory.lifecycle import State
@@ -85,11 +86,22 @@ async def print_labels(
     site: str | None = None,
     state: str | None = None,
     tags: list[str] | None = None,
+    batch: str | None = None,
     template: str = "avery-5160",
     skip: int = 0,
 ) -> LabelRun:
-    """Render the labels of the matching devices, in asset-tag order or in the order of `tags`."""
-    specs = await _specs(db, principal, site=site, state=state, tags=tags)
+    """Render the labels of the matching devices, in asset-tag order or in the order of `tags`.
+
+    With `batch`, render the still unused tags of that reservation batch instead: labels
+    printed before their devices arrive.
+    """
+    if batch:
+        reserved = await batch_tags(db, batch)
+        if not reserved:
+            raise NotFoundError(f"Reservation batch {batch!r} has no unused tags.", batch=batch)
+        specs = [labels.LabelSpec(tag, site_code=site) for tag in reserved]
+    else:
+        specs = await _specs(db, principal, site=site, state=state, tags=tags)
     try:
         # Encoding QR codes is CPU work; a thread keeps the server answering meanwhile.
         sheet = await asyncio.to_thread(

@@ -148,3 +148,22 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class TagReservation(SQLModel, table=True):
+    """An asset tag reserved, and usually printed, before its device arrives."""
+
+    __tablename__ = "tag_reservations"
+    __table_args__ = (Index("ix_tag_reservations_batch", "batch"),)
+
+    asset_tag: str = Field(sa_column=Column(Text, primary_key=True))
+    batch: str = Field(sa_column=Column(Text, nullable=False))
+    site_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sites.id"), nullable=True)
+    )
+    reserved_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    reserved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Set when a device is received under the tag.
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -17,6 +17,7 @@ from inventory.config import Settings
 from inventory.db import Database
 from inventory.devices.idempotency import run_once
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
+from inventory.devices.reservations import mark_used
 from inventory.devices.schemas import (
     ActionRequest,
     ActionResult,
@@ -415,6 +416,15 @@ async def _receive_in(
     )
     session.add(device)
     await session.flush()
+    receive_data = {
+        "serial_number": data.serial_number,
+        "manufacturer": model.manufacturer,
+        "model": model.model,
+        "site": site.code,
+    }
+    reserved_batch = await mark_used(session, data.asset_tag)
+    if reserved_batch is not None:
+        receive_data["reserved_batch"] = reserved_batch
     event = await _record_event(
         session,
         device=device,
@@ -427,12 +437,7 @@ async def _receive_in(
         site=site,
         occurred_at=occurred_at,
         notes=data.notes,
-        data={
-            "serial_number": data.serial_number,
-            "manufacturer": model.manufacturer,
-            "model": model.model,
-            "site": site.code,
-        },
+        data=receive_data,
         idempotency_key=idempotency_key,
     )
     return ActionResult(device=await _read_device(session, settings, device.id or 0), event=event)

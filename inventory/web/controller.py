@@ -22,6 +22,7 @@ from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.devices import labels as label_printing
 from inventory.devices import service as devices
 from inventory.devices.idempotency import check_key, request_fingerprint
+from inventory.devices.reservations import find_reservation
 from inventory.devices.schemas import ActionRequest, DeviceReceive
 from inventory.errors import (
     ForbiddenError,
@@ -341,15 +342,21 @@ async def _not_found_page(
     form: dict[str, Any] | None = None,
 ) -> Template:
     log.info("device page: asset tag not found", extra={"asset_tag": tag})
+    can_receive = principal is not None and principal.is_staff
+    reservation = await find_reservation(db, tag) if can_receive else None
+    form = dict(form or {})
+    if reservation is not None and reservation.site and "site" not in form:
+        form["site"] = reservation.site
     return Template(
         template_name="device_not_found.html",
         context={
+            "reservation": reservation,
             "tag": tag,
             "matches": await queries.find_similar_devices(db, tag, principal),
-            "can_receive": principal is not None and principal.is_staff,
+            "can_receive": can_receive,
             "is_admin": principal is not None and principal.is_admin,
             "error": error,
-            "form": form or {},
+            "form": form,
             "idempotency_key": uuid.uuid4().hex,
         },
         status_code=status_code,
