@@ -334,6 +334,26 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     click.echo(f"Password of {username.strip().lower()} changed.")
 
 
+@users.command("deactivate")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    """Turn off USERNAME's access: sign-in, sessions and API tokens."""
+    from inventory.accounts.service import set_active
+
+    _run_with_db(_settings(), lambda db: set_active(db, username, active=False))
+    click.echo(f"User {username.strip().lower()} deactivated.")
+
+
+@users.command("activate")
+@click.argument("username")
+def users_activate(username: str) -> None:
+    """Turn USERNAME's access back on."""
+    from inventory.accounts.service import set_active
+
+    _run_with_db(_settings(), lambda db: set_active(db, username, active=True))
+    click.echo(f"User {username.strip().lower()} activated.")
+
+
 @users.command("list")
 def users_list() -> None:
     """List every user with role and scope."""

@@ -147,3 +147,19 @@ async def test_demo_users_passwords_only_in_development(
     assert ("shown only in development" in result.stdout) is not shown
     listed = _run(database_url, "users", "list")
     assert "technician" in listed.stdout
+
+
+async def test_deactivated_user_loses_access(db, database_url: str, client) -> None:
+    _run(database_url, "users", "create", "temp", "--role", "admin", "--no-password")
+    token = _run(database_url, "tokens", "create", "temp").stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/sites", headers=headers)).status_code == 200
+    result = _run(database_url, "users", "deactivate", "temp")
+    assert result.returncode == 0, result.stderr
+    assert (await client.get("/api/v1/sites", headers=headers)).status_code == 401
+    assert "no " in _run(database_url, "users", "list").stdout
+    _run(database_url, "users", "activate", "temp")
+    assert (await client.get("/api/v1/sites", headers=headers)).status_code == 200
+    missing = _run(database_url, "users", "deactivate", "nobody")
+    assert missing.returncode != 0
+    assert "nobody" in missing.stderr

@@ -169,6 +169,22 @@ async def set_password(db: Database, username: str, password: str) -> None:
     log.info("password changed", extra={"username": name})
 
 
+async def set_active(db: Database, username: str, *, active: bool) -> None:
+    """Turn a user's access off or on; turning it off also ends the user's web sessions.
+
+    An inactive user's API tokens are refused while the user stays inactive.
+    """
+    name = normalize_username(username)
+    async with db.write() as session:
+        user = await session.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise NotFoundError(f"User {name!r} not found.")
+        user.active = active
+        if not active:
+            await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    log.info("user access changed", extra={"username": name, "active": active})
+
+
 async def list_users(db: Database, *, username: str | None = None) -> list[UserInfo]:
     query = (
         select(User, Technician.employee_number, Vendor.code)
