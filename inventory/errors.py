@@ -1,6 +1,6 @@
 """Service errors and the one place that turns every failure into the same JSON shape.
 
-Every error answer is ``{"status_code": int, "detail": str, "extra": {...}}``, the shape of
+Every error response is ``{"status_code": int, "detail": str, "extra": {...}}``, the shape of
 Litestar's own errors, so request-validation failures and service failures read alike.
 """
 

@@ -1,4 +1,4 @@
-"""Every table, imported in one place so that SQLModel.metadata holds them all."""
+"""Every table, imported in one place so that SQLModel.metadata contains them all."""
 
 from inventory.accounts.models import ApiToken, LoginFailure, User, UserSite, WebSession
 from inventory.devices.models import (

@@ -1,7 +1,11 @@
-"""Small builders of sites, technicians, vendors, models and devices for tests."""
+"""Small builders of sites, technicians, vendors, models and devices for tests, and a runner
+of the `inventory` command."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from typing import Any
 
@@ -76,3 +80,28 @@ async def receive(
         ),
     )
     return result
+
+
+def run_cli(
+    database_url: str, *args: str, stdin: str = "", **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `inventory ARGS` in a subprocess against `database_url`.
+
+    Keyword arguments set further settings, such as base_url="https://..." for
+    INVENTORY_BASE_URL; the environment defaults to test and the log level to ERROR.
+    """
+    env = {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": database_url,
+        "INVENTORY_ENVIRONMENT": "test",
+        "INVENTORY_LOG_LEVEL": "ERROR",
+        **{f"INVENTORY_{name.upper()}": value for name, value in settings.items()},
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "inventory.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -103,7 +103,7 @@ async def test_every_route_declares_a_rule(app: Litestar) -> None:
     undeclared = {
         key for key, rule in rules.items() if rule not in {"public", "user", "staff", "admin"}
     }
-    # Litestar's own OPTIONS answers carry no rule and are treated as public.
+    # Litestar's own OPTIONS handlers carry no rule and are treated as public.
     assert {method for _path, method in undeclared} <= {"OPTIONS"}
 
 

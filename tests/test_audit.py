@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from itertools import pairwise
 
 from sqlalchemy import delete, select, update
@@ -13,7 +10,7 @@ from inventory.devices.audit import verify_chains
 from inventory.devices.models import DeviceEvent
 from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
-from tests.factories import make_world, receive
+from tests.factories import make_world, receive, run_cli
 
 ENROLL = {
     "operating_system": "ChromeOS",
@@ -111,9 +108,7 @@ async def test_rehashed_event_breaks_next_link(db) -> None:
 
 async def test_audit_verify_command(db, database_url: str) -> None:
     await _history(db)
-    env = {**os.environ, "INVENTORY_DATABASE_URL": database_url, "INVENTORY_LOG_LEVEL": "ERROR"}
-    command = [sys.executable, "-m", "inventory.cli", "audit", "verify"]
-    ok = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    ok = run_cli(database_url, "audit", "verify")
     assert ok.returncode == 0, ok.stderr
     assert "All 6 events verified." in ok.stdout
 
@@ -122,6 +117,6 @@ async def test_audit_verify_command(db, database_url: str) -> None:
         await session.execute(
             update(DeviceEvent).where(DeviceEvent.id == target.id).values(data={"room": "13"})
         )
-    broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    broken = run_cli(database_url, "audit", "verify")
     assert broken.returncode == 1
     assert f"Event {target.id} (device 0002, sequence 2)" in broken.stderr

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.factories import make_world
+from tests.factories import make_world, run_cli
 
 
 def _run(database_url: str, *args: str, stdin: str = "", environment: str = "test"):
-    env = {
-        **os.environ,
-        "INVENTORY_DATABASE_URL": database_url,
-        "INVENTORY_ENVIRONMENT": environment,
-        "INVENTORY_LOG_LEVEL": "ERROR",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "inventory.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(database_url, *args, stdin=stdin, environment=environment)
 
 
 async def test_users_create_and_list(db, database_url: str) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pypdfium2
@@ -13,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from inventory.accounts.service import create_user
 from tests.conftest import PASSWORD, sign_in, token_for
-from tests.factories import make_world, receive
+from tests.factories import make_world, receive, run_cli
 
 BASE = "https://inventory.example.org"
 
@@ -94,38 +91,19 @@ async def test_site_page_labels_for_technician(app, db) -> None:
 async def test_labels_command(db, database_url: str, tmp_path: Path) -> None:
     await _devices(db)
     out = tmp_path / "labels.pdf"
-    env = {
-        **os.environ,
-        "INVENTORY_DATABASE_URL": database_url,
-        "INVENTORY_BASE_URL": BASE,
-        "INVENTORY_LOG_LEVEL": "ERROR",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inventory.cli",
-            "labels",
-            "--out",
-            str(out),
-            "--tags",
-            "000918,000917",
-            "--template",
-            "avery-5163",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_cli(
+        database_url,
+        "labels",
+        "--out",
+        str(out),
+        "--tags",
+        "000918,000917",
+        "--template",
+        "avery-5163",
+        base_url=BASE,
     )
     assert result.returncode == 0, result.stderr
     assert "Wrote 2 labels on 1 pages" in result.stdout
     assert _decoded_urls(out.read_bytes()) == [f"{BASE}/a/000917", f"{BASE}/a/000918"]
-    listed = subprocess.run(
-        [sys.executable, "-m", "inventory.cli", "labels", "templates"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = run_cli(database_url, "labels", "templates")
     assert "avery-5160" in listed.stdout

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from litestar.testing import AsyncTestClient
@@ -12,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from inventory.accounts.service import create_user
 from inventory.devices.reservations import batch_tags, reserve_tags
 from tests.conftest import PASSWORD, sign_in
-from tests.factories import make_world, receive
+from tests.factories import make_world, receive, run_cli
 from tests.test_label_printing import BASE, _decoded_urls
 
 
@@ -70,34 +67,21 @@ async def test_scanning_reserved_tag_offers_receive(app, db) -> None:
 async def test_reserve_command(db, database_url: str, tmp_path: Path) -> None:
     await make_world(db)
     out = tmp_path / "reserved.pdf"
-    env = {
-        **os.environ,
-        "INVENTORY_DATABASE_URL": database_url,
-        "INVENTORY_BASE_URL": BASE,
-        "INVENTORY_LOG_LEVEL": "ERROR",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inventory.cli",
-            "labels",
-            "reserve",
-            "--count",
-            "3",
-            "--prefix",
-            "Q",
-            "--digits",
-            "5",
-            "--site",
-            "01M015",
-            "--out",
-            str(out),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_cli(
+        database_url,
+        "labels",
+        "reserve",
+        "--count",
+        "3",
+        "--prefix",
+        "Q",
+        "--digits",
+        "5",
+        "--site",
+        "01M015",
+        "--out",
+        str(out),
+        base_url=BASE,
     )
     assert result.returncode == 0, result.stderr
     assert "Reserved 3 tags (Q00001 to Q00003)" in result.stdout

@@ -371,7 +371,7 @@ async def _record_attempt(db: Database, keys: dict[str, int]) -> list[int]:
         return [row.id or 0 for row in rows]
 
 
-# Longest username and password a sign-in form may send; longer ones are not looked up.
+# Maximum lengths of a sign-in's username and password. Longer values are not looked up.
 MAX_USERNAME_LENGTH = 150
 MAX_PASSWORD_LENGTH = 1024
 

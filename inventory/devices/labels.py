@@ -103,7 +103,7 @@ async def print_labels(
     else:
         specs = await _specs(db, principal, site=site, state=state, tags=tags)
     try:
-        # Encoding QR codes is CPU work; a thread keeps the server answering meanwhile.
+        # Encoding QR codes is CPU work, so it runs in a thread and the server goes on serving.
         sheet = await asyncio.to_thread(
             labels.render_sheet, specs, template, db.settings.base_url, skip
         )

@@ -556,7 +556,7 @@ async def _apply_in(
         data = {**data, "vendor": vendor.code}
         changes_vendor: dict[str, Any] = {"escalation_vendor_id": vendor.id}
     elif current is State.WITH_VENDOR and to_state is not State.WITH_VENDOR:
-        # The escalation is over however it ended, so the vendor no longer sees the device.
+        # The escalation is over however it ended, so the vendor loses access to the device.
         changes_vendor = {"escalation_vendor_id": None}
     else:
         changes_vendor = {}

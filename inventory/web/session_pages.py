@@ -1,4 +1,4 @@
-"""Sign-in and sign-out pages. The session lives in the database; the cookie holds its key."""
+"""Sign-in and sign-out pages. The session lives in the database; the cookie contains its key."""
 
 from __future__ import annotations
 
