@@ -8,6 +8,7 @@ here touches the database.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 import xml.etree.ElementTree as ElementTree
@@ -15,8 +16,10 @@ from urllib.parse import unquote
 
 import pypdfium2
 import pytest
+import qrcode
 import zxingcpp
 from PIL import Image, ImageDraw
+from qrcode import LUT as qrcode_tables
 
 from labels import (
     LabelError,
@@ -32,7 +35,9 @@ from labels import (
     render_sheet,
     render_svg,
 )
-from labels.qr import merge_dark_modules
+from labels.qr import _LOG as GF_LOG
+from labels.qr import _generator_logs as generator_logs
+from labels.qr import encode_rows, merge_dark_modules, penalty
 from labels.templates import parse_template
 
 BASE_URL = "https://inventory.example-district.org"
@@ -250,6 +255,57 @@ def test_template_invalid_error_correction() -> None:
 
 
 # --- QR module rectangles -----------------------------------------------------------------
+
+
+_QRCODE_LEVELS = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
+
+
+@pytest.mark.parametrize("level", ["L", "M", "Q", "H"])
+def test_symbols_equal_those_of_qrcode(level: str) -> None:
+    # The fast path must give the very symbol qrcode.QRCode.make() gives: same version,
+    # placement, mask choice and format bits. Short payloads reach version 1, and 400
+    # characters reach version 7 and above, where the version information is drawn too.
+    # Digits and capitals exercise the numeric and alphanumeric segments.
+    generator = random.Random(level)
+    alphabets = [
+        "abcdefghijklmnopqrstuvwxyz-_/",
+        "0123456789",
+        "ABCDEFGHIJKLMNOP0123 $%*+-./:",
+    ]
+    versions: set[int] = set()
+    for length in [1, 7, 20, 33, 48, 60, 90, 150, 250, 400]:
+        for alphabet, prefix in itertools.product(alphabets, ["", BASE_URL + "/a/"]):
+            payload = prefix + "".join(generator.choices(alphabet, k=length))
+            reference = qrcode.QRCode(error_correction=_QRCODE_LEVELS[level], border=0)
+            reference.add_data(payload)
+            reference.make()
+            rows, version = encode_rows(payload, level)  # type: ignore[arg-type]
+            expected = ["".join("1" if cell else "0" for cell in row) for row in reference.modules]
+            assert version == reference.version, payload
+            versions.add(version)
+            assert [format(row, f"0{len(rows)}b") for row in rows] == expected, payload
+    assert min(versions) == 1, sorted(versions)
+    assert max(versions) >= 10, sorted(versions)
+
+
+def test_penalty_equals_qrcode_on_random_grids() -> None:
+    generator = random.Random(11)
+    for _ in range(300):
+        size = generator.choice([21, 25, 29, 45])
+        rows = [generator.getrandbits(size) if generator.random() < 0.8 else 0 for _ in range(size)]
+        grid = [[bool(row >> (size - 1 - column) & 1) for column in range(size)] for row in rows]
+        assert penalty(rows, size) == qrcode.util.lost_point(grid)
+
+
+def test_reed_solomon_generators_equal_qrcode_tables() -> None:
+    for degree, coefficients in qrcode_tables.rsPoly_LUT.items():
+        assert coefficients[0] == 1
+        assert generator_logs(degree) == tuple(GF_LOG[value] for value in coefficients[1:])
 
 
 def test_merged_rectangles_cover_dark_modules_once() -> None:
