@@ -31,9 +31,15 @@ from inventory.devices.controller import (
     TagReservationController,
 )
 from inventory.errors import EXCEPTION_HANDLERS, error_body
+from inventory.escalations.controller import (
+    CoverageController,
+    EscalationController,
+    ExportBatchController,
+)
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
 from inventory.sites.controller import SiteController
+from inventory.web.vendor_pages import VendorPageController
 from inventory.technicians.controller import TechnicianController
 from inventory.vendors.controller import VendorController
 from inventory.web import WEB_CONTROLLERS, static_files_router, template_config
@@ -99,6 +105,10 @@ def create_app(
             DeviceController,
             LabelController,
             TagReservationController,
+            CoverageController,
+            EscalationController,
+            ExportBatchController,
+            VendorPageController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

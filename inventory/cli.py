@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -553,6 +554,58 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@main.group()
+def export() -> None:
+    """Write exports to files."""
+
+
+@export.command("vendor")
+@click.argument("code")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json"]),
+    default="csv",
+    show_default=True,
+    help="File format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write; CSV and JSON go to standard output without it.",
+)
+@click.option(
+    "--batch",
+    "batch_id",
+    type=int,
+    help="Download this earlier batch again instead of making a new one.",
+)
+def export_vendor(code: str, fmt: str, out: Path | None, batch_id: int | None) -> None:
+    """Export vendor CODE's escalations not yet exported as a new batch, and write it."""
+    from inventory.escalations.cli import write_batch
+
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("XLSX needs --out FILE; a workbook is not written to a terminal.")
+    summary = _run_with_db(_settings(), lambda db: write_batch(db, code, fmt, out, batch_id))
+    click.echo(summary, err=out is None)
+
+
+@main.group()
+def escalations() -> None:
+    """Warranty escalations to vendors."""
+
+
+@escalations.command("list")
+@click.option("--vendor", metavar="CODE", help="Only this vendor's escalations.")
+@click.option("--state", metavar="STATE", help="open, exported, acknowledged, shipped or closed.")
+def escalations_list(vendor: str | None, state: str | None) -> None:
+    """List escalations, oldest first."""
+    from inventory.escalations.cli import list_all
+
+    for line in _run_with_db(_settings(), lambda db: list_all(db, vendor, state)):
+        click.echo(line)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,9 @@ class Action:
     needs_technician: bool = True
     description: str = ""
     optional: tuple[str, ...] = field(default=())
+    # False for steps the service records itself, such as an export to a vendor; they are not
+    # offered to people and not listed among the allowed actions.
+    offered: bool = True
 
 
 _REPAIRABLE = frozenset({State.ENROLLED, State.DEPLOYED})
@@ -164,8 +167,36 @@ ACTIONS: dict[str, Action] = {
             frozenset({State.IN_REPAIR}),
             State.WITH_VENDOR,
             ("vendor", "problem"),
-            optional=("warranty_override_reason",),
-            description="Send the device to its vendor under warranty.",
+            optional=("troubleshooting", "parts_requested", "warranty_override_reason"),
+            description="Open a warranty claim and send the device to its vendor.",
+        ),
+        Action(
+            "escalation_export",
+            "Exported to vendor",
+            frozenset({State.WITH_VENDOR}),
+            None,
+            ("batch",),
+            needs_technician=False,
+            offered=False,
+            description="The claim went to the vendor in an export batch.",
+        ),
+        Action(
+            "vendor_acknowledge",
+            "Vendor RMA number",
+            frozenset({State.WITH_VENDOR}),
+            None,
+            ("rma_number",),
+            needs_technician=False,
+            description="The vendor accepted the claim and gave its RMA number.",
+        ),
+        Action(
+            "ship_to_vendor",
+            "Shipped to vendor",
+            frozenset({State.WITH_VENDOR}),
+            None,
+            optional=("tracking_number", "carrier"),
+            needs_technician=False,
+            description="The device went to the vendor under its RMA number.",
         ),
         Action(
             "vendor_return",
@@ -265,24 +296,22 @@ class DeviceContext:
     site_code: str | None = None
     # State the device had when its current repair was opened.
     repair_return_state: State | None = None
-    warranty_start: date | None = None
-    warranty_end: date | None = None
+    # The device's warranty coverages as (first day, last day) pairs.
+    coverages: tuple[tuple[date, date], ...] = ()
 
 
 def allowed_actions(state: State | None) -> list[str]:
     """Return the actions that may start from `state` (None: a device not yet received)."""
     if state is None:
         return ["receive"]
-    return [name for name, action in ACTIONS.items() if state in action.from_states]
+    return [
+        name for name, action in ACTIONS.items() if state in action.from_states and action.offered
+    ]
 
 
 def warranty_active(context: DeviceContext, on: date) -> bool:
-    """Return whether the warranty covers the day `on`; both end dates are days covered."""
-    if context.warranty_end is None:
-        return False
-    if context.warranty_start is not None and on < context.warranty_start:
-        return False
-    return on <= context.warranty_end
+    """Return whether a coverage includes the day `on`; first and last days are covered."""
+    return any(start <= on <= end for start, end in context.coverages)
 
 
 def _is_blank(value: Any) -> bool:
@@ -291,7 +320,10 @@ def _is_blank(value: Any) -> bool:
 
 # Fields of action data that name something by its identifier; the rest are free text,
 # except parts_used, a list of part names.
-IDENTIFIER_FIELDS = frozenset({"site", "vendor", "replacement_serial", "replacement_asset_tag"})
+IDENTIFIER_FIELDS = frozenset(
+    {"site", "vendor", "replacement_serial", "replacement_asset_tag", "rma_number", "batch"}
+)
+LIST_FIELDS = frozenset({"parts_used", "parts_requested"})
 _MAX_PARTS = 50
 
 
@@ -303,7 +335,7 @@ def _type_problems(action: Action, data: Mapping[str, Any]) -> dict[str, str]:
         if name not in known:
             fields = ", ".join(sorted(known)) or "none"
             problems[name] = f"not a field of {action.name!r}; its fields: {fields}"
-        elif name == "parts_used":
+        elif name in LIST_FIELDS:
             if not isinstance(value, list) or len(value) > _MAX_PARTS:
                 problems[name] = f"must be a list of at most {_MAX_PARTS} part names"
             elif not all(isinstance(part, str) and part.strip() for part in value):
@@ -353,9 +385,10 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
             problems["site"] = f"the device is already at site {site!r}"
     overridden = not _is_blank(data.get("warranty_override_reason"))
     if action.name == "escalate" and not overridden and not warranty_active(context, on):
-        end = context.warranty_end.isoformat() if context.warranty_end else "not recorded"
+        ends = [end for _, end in context.coverages]
+        end = max(ends).isoformat() if ends else "no coverage recorded"
         problems["warranty_override_reason"] = (
-            f"the warranty does not cover {on.isoformat()} (warranty end: {end}); "
+            f"no warranty coverage includes {on.isoformat()} (warranty end: {end}); "
             "give an override reason to escalate anyway"
         )
     if action.name == "assess_salvage":
@@ -373,10 +406,22 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
         raise ActionDataError(action.name, problems)
 
 
+_SAME_STATE = frozenset(
+    {
+        "transfer",
+        "report_problem",
+        "audit_seen",
+        "escalation_export",
+        "vendor_acknowledge",
+        "ship_to_vendor",
+    }
+)
+
+
 def target_state(action: Action, data: Mapping[str, Any], context: DeviceContext) -> State:
     if action.to_state is not None:
         return action.to_state
-    if action.name in ("transfer", "report_problem", "audit_seen"):
+    if action.name in _SAME_STATE:
         assert context.state is not None
         return context.state
     if action.name == "complete_repair":

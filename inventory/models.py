@@ -8,6 +8,12 @@ from inventory.devices.models import (
     IdempotencyRecord,
     TagReservation,
 )
+from inventory.escalations.models import (
+    Escalation,
+    ExportBatch,
+    ExportBatchRow,
+    WarrantyCoverage,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -17,6 +23,9 @@ __all__ = [
     "Device",
     "DeviceEvent",
     "DeviceModel",
+    "Escalation",
+    "ExportBatch",
+    "ExportBatchRow",
     "IdempotencyRecord",
     "LoginFailure",
     "Site",
@@ -25,5 +34,6 @@ __all__ = [
     "User",
     "UserSite",
     "Vendor",
+    "WarrantyCoverage",
     "WebSession",
 ]

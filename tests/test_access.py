@@ -76,6 +76,8 @@ def _fill(path: str, world: dict) -> str:
         "asset_tag": "0042",
         "employee_number": "000123",
         "model_id": str(world["model_id"]),
+        "escalation_id": "1",
+        "batch_id": "1",
     }
     code = "acer" if "/vendors/" in path else "01M015"
     path = path.replace("{code}", code)

@@ -36,6 +36,9 @@ VALID_DATA: dict[str, dict] = {
     "open_repair": {"problem": "keyboard"},
     "complete_repair": {"resolution": "new keyboard", "parts_used": ["keyboard"]},
     "escalate": {"vendor": "acer", "problem": "board failure"},
+    "escalation_export": {"batch": "7"},
+    "vendor_acknowledge": {"rma_number": "RMA-0042"},
+    "ship_to_vendor": {"tracking_number": "1Z999"},
     "vendor_return": {"outcome": "mainboard replaced"},
     "vendor_deny": {"reason": "liquid damage"},
     "vendor_replace": {"replacement_serial": "NEW1"},
@@ -60,6 +63,9 @@ EXPECTED = [
     ("open_repair", State.ENROLLED, State.IN_REPAIR),
     ("open_repair", State.DEPLOYED, State.IN_REPAIR),
     ("escalate", State.IN_REPAIR, State.WITH_VENDOR),
+    ("escalation_export", State.WITH_VENDOR, State.WITH_VENDOR),
+    ("vendor_acknowledge", State.WITH_VENDOR, State.WITH_VENDOR),
+    ("ship_to_vendor", State.WITH_VENDOR, State.WITH_VENDOR),
     ("vendor_return", State.WITH_VENDOR, State.IN_REPAIR),
     ("vendor_deny", State.WITH_VENDOR, State.IN_REPAIR),
     ("vendor_replace", State.WITH_VENDOR, State.REPLACED),
@@ -84,8 +90,7 @@ def _context(state: State | None, **overrides) -> DeviceContext:
     values = {
         "state": state,
         "site_code": "01M015",
-        "warranty_start": date(2025, 1, 1),
-        "warranty_end": date(2027, 12, 31),
+        "coverages": ((date(2025, 1, 1), date(2027, 12, 31)),),
     }
     values.update(overrides)
     return DeviceContext(**values)
@@ -247,7 +252,7 @@ def test_enroll_rejects_unknown_profile_kind() -> None:
 def test_technician_required_except_vendor_updates(name: str) -> None:
     action = ACTIONS[name]
     state = None if name == "receive" else sorted(action.from_states)[0]
-    if name.startswith("vendor_") or name == "report_problem":
+    if not action.needs_technician:
         assert plan_transition(
             name, _context(state), VALID_DATA[name], has_technician=False, on=TODAY
         )
@@ -258,7 +263,7 @@ def test_technician_required_except_vendor_updates(name: str) -> None:
 
 
 def test_escalate_outside_warranty_needs_override() -> None:
-    expired = {"warranty_start": date(2020, 1, 1), "warranty_end": date(2023, 12, 31)}
+    expired = {"coverages": ((date(2020, 1, 1), date(2023, 12, 31)),)}
     with pytest.raises(ActionDataError) as raised:
         _plan("escalate", State.IN_REPAIR, **expired)
     assert "2023-12-31" in raised.value.problems["warranty_override_reason"]
@@ -268,7 +273,7 @@ def test_escalate_outside_warranty_needs_override() -> None:
 
 def test_escalate_without_recorded_warranty_needs_override() -> None:
     with pytest.raises(ActionDataError):
-        _plan("escalate", State.IN_REPAIR, warranty_start=None, warranty_end=None)
+        _plan("escalate", State.IN_REPAIR, coverages=())
 
 
 @pytest.mark.parametrize(
@@ -283,3 +288,16 @@ def test_escalate_without_recorded_warranty_needs_override() -> None:
 def test_warranty_end_is_last_day_covered(day: date, covered: bool) -> None:
     context = _context(State.IN_REPAIR)
     assert warranty_active(context, day) is covered
+
+
+def test_a_gap_between_coverages_is_not_covered() -> None:
+    context = _context(
+        State.IN_REPAIR,
+        coverages=(
+            (date(2022, 1, 1), date(2022, 12, 31)),
+            (date(2024, 1, 1), date(2024, 12, 31)),
+        ),
+    )
+    assert warranty_active(context, date(2022, 12, 31))
+    assert not warranty_active(context, date(2023, 6, 1))
+    assert warranty_active(context, date(2024, 1, 1))

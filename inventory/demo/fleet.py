@@ -551,8 +551,7 @@ class FleetGenerator:
             state=device.state,
             site_code=device.site_code,
             repair_return_state=device.repair_return_state,
-            warranty_start=device.warranty_start,
-            warranty_end=device.warranty_end,
+            coverages=((device.warranty_start, device.warranty_end),),
         )
         to_state = plan_transition(
             step.action,
@@ -749,8 +748,7 @@ class FleetGenerator:
         if not walk.vendor_denied:
             context = DeviceContext(
                 state=device.state,
-                warranty_start=device.warranty_start,
-                warranty_end=device.warranty_end,
+                coverages=((device.warranty_start, device.warranty_end),),
             )
             covered = warranty_active(context, self._district_day(at))
             if not covered:

@@ -33,6 +33,7 @@ from inventory.demo.sources import (
 from inventory.demo.sources import vendor_code as make_vendor_code
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import normalize_name
+from inventory.escalations.models import Escalation, WarrantyCoverage
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -52,6 +53,8 @@ MODELS: Table = DeviceModel.__table__
 TECHNICIANS: Table = Technician.__table__
 DEVICES: Table = Device.__table__
 EVENTS: Table = DeviceEvent.__table__
+COVERAGES: Table = WarrantyCoverage.__table__
+ESCALATIONS: Table = Escalation.__table__
 
 
 class DemoLoadError(click.ClickException):
@@ -233,6 +236,10 @@ async def _insert_rows(
     return ids
 
 
+# Two demo vendors export in the shape of their manufacturer's repair systems.
+_DEMO_PROFILES = {"dell": "dell-dispatch", "apple": "apple-carry-in"}
+
+
 async def _insert_vendors(
     connection: AsyncConnection, models: Sequence[CatalogModel], now: datetime, counts: _Counts
 ) -> tuple[dict[str, str], dict[str, int]]:
@@ -252,7 +259,12 @@ async def _insert_vendors(
         code = make_vendor_code(model.manufacturer)
         codes[key] = code
         if code not in ids and code not in new:
-            new[code] = {"code": code, "name": model.manufacturer, "created_at": now}
+            new[code] = {
+                "code": code,
+                "name": model.manufacturer,
+                "profile": _DEMO_PROFILES.get(code, "generic"),
+                "created_at": now,
+            }
     ids.update(await _insert_rows(connection, VENDORS, list(new.values()), "code"))
     counts.vendors = len(new)
     return codes, ids
@@ -400,8 +412,70 @@ async def _insert_devices(
     ]
     if events:
         await connection.execute(insert(EVENTS), events)
+    coverages = [
+        {
+            "device_id": by_tag[device.asset_tag],
+            "kind": "base",
+            "start_date": device.warranty_start,
+            "end_date": device.warranty_end,
+            "created_at": device.events[0].occurred_at,
+            "created_by": "demo",
+        }
+        for device in devices
+    ]
+    await connection.execute(insert(COVERAGES), coverages)
+    escalations = [
+        row
+        for device in devices
+        for row in _escalation_rows(device, by_tag[device.asset_tag], by_tag, ids)
+    ]
+    if escalations:
+        await connection.execute(insert(ESCALATIONS), escalations)
     counts.devices += len(devices)
     counts.events += len(events)
+
+
+_OUTCOMES = {"vendor_return": "repaired", "vendor_deny": "denied", "vendor_replace": "replaced"}
+
+
+def _escalation_rows(
+    device: PlannedDevice, device_id: int, by_tag: dict[str, int], ids: _Ids
+) -> list[dict[str, Any]]:
+    """Return an escalation for each `escalate` step, closed by the vendor step that ended it."""
+    rows: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for event in device.events:
+        if event.action == "escalate":
+            current = {
+                "device_id": device_id,
+                "vendor_id": ids.vendors[event.data["vendor"]],
+                "state": "open",
+                "outcome": None,
+                "problem": event.data["problem"],
+                "parts_requested": [],
+                "covered": "warranty_override_reason" not in event.data,
+                "override_reason": event.data.get("warranty_override_reason"),
+                "technician_id": ids.technicians[event.technician.employee_number]
+                if event.technician
+                else None,
+                "resolution": None,
+                "replacement_device_id": None,
+                "opened_at": event.occurred_at,
+                "updated_at": event.occurred_at,
+                "closed_at": None,
+            }
+            rows.append(current)
+        elif current is not None and event.action in _OUTCOMES:
+            current.update(
+                state="closed",
+                outcome=_OUTCOMES[event.action],
+                resolution=event.data.get("outcome") or event.data.get("reason"),
+                replacement_device_id=by_tag.get(device.replaced_by or ""),
+                updated_at=event.occurred_at,
+                closed_at=event.occurred_at,
+            )
+            current = None
+    return rows
 
 
 def _event_rows(device: PlannedDevice, device_id: int, ids: _Ids) -> list[dict[str, Any]]:

@@ -51,8 +51,16 @@ class DeviceReceive(Schema):
         default=None, description="Employee number of the technician who received it."
     )
     purchase_date: date | None = None
-    warranty_start: date | None = None
+    warranty_start: date | None = Field(
+        default=None, description="First day of the base warranty; the purchase date if left out."
+    )
     warranty_end: date | None = Field(default=None, description="Last day covered.")
+    warranty_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=240,
+        description="Length of the base warranty in months, instead of warranty_end.",
+    )
     notes: OptionalText | None = None
     occurred_at: datetime | None = Field(
         default=None, description="When it happened; now when left out. No offset: district time."

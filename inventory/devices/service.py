@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, select, update
@@ -26,8 +26,11 @@ from inventory.devices.schemas import (
     EventRead,
 )
 from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from inventory.escalations import service as escalations
+from inventory.escalations.models import WarrantyCoverage
 from inventory.identifiers import normalize_identifier
 from inventory.lifecycle import (
+    ACTIONS,
     IDENTIFIER_FIELDS,
     STATE_LABELS,
     DeviceContext,
@@ -71,9 +74,20 @@ def model_match_key(manufacturer: str, model: str) -> str:
     return f"{normalize_name(manufacturer)}|{normalize_name(model)}"
 
 
-def _device_query() -> Select:
+def _device_query(today: date) -> Select:
+    # Whether a coverage includes today, answered from the coverages: a device may have a
+    # gap between its base warranty and a later extension.
+    covered = (
+        exists()
+        .where(
+            WarrantyCoverage.device_id == Device.id,
+            WarrantyCoverage.start_date <= today,
+            WarrantyCoverage.end_date >= today,
+        )
+        .label("covered")
+    )
     return (
-        select(Device, DeviceModel, Site, _Replaces.asset_tag, _ReplacedBy.asset_tag)
+        select(Device, DeviceModel, Site, _Replaces.asset_tag, _ReplacedBy.asset_tag, covered)
         .join(DeviceModel, DeviceModel.id == Device.model_id)
         .join(Site, Site.id == Device.site_id)
         .outerjoin(_Replaces, _Replaces.id == Device.replaces_device_id)
@@ -82,11 +96,8 @@ def _device_query() -> Select:
 
 
 def _to_read(row: Any, settings: Settings) -> DeviceRead:
-    device, model, site, replaces, replaced_by = row
+    device, model, site, replaces, replaced_by, covered = row
     state = State(device.state)
-    context = DeviceContext(
-        state=state, warranty_start=device.warranty_start, warranty_end=device.warranty_end
-    )
     return DeviceRead(
         asset_tag=device.asset_tag,
         serial_number=device.serial_number,
@@ -103,7 +114,7 @@ def _to_read(row: Any, settings: Settings) -> DeviceRead:
         purchase_date=device.purchase_date,
         warranty_start=device.warranty_start,
         warranty_end=device.warranty_end,
-        warranty_active=warranty_active(context, district_today(settings.zone)),
+        warranty_active=bool(covered),
         end_of_support=model.end_of_support,
         end_of_support_precision=model.end_of_support_precision,
         operating_system=device.operating_system or model.operating_system,
@@ -122,7 +133,11 @@ def _to_read(row: Any, settings: Settings) -> DeviceRead:
 
 async def _read_device(session: AsyncSession, settings: Settings, device_id: int) -> DeviceRead:
     # The session may hold the row as it was before an UPDATE statement changed it.
-    query = _device_query().where(Device.id == device_id).execution_options(populate_existing=True)
+    query = (
+        _device_query(district_today(settings.zone))
+        .where(Device.id == device_id)
+        .execution_options(populate_existing=True)
+    )
     row = (await session.execute(query)).one()
     return _to_read(row, settings)
 
@@ -298,17 +313,29 @@ async def _resolve_model(session: AsyncSession, data: DeviceReceive) -> DeviceMo
     return model
 
 
-def _check_warranty_dates(start: Any, end: Any) -> None:
-    if start is not None and end is not None and end < start:
-        raise InvalidInputError(
-            f"warranty_end {end.isoformat()} is before warranty_start {start.isoformat()}.",
-            warranty_start=start.isoformat(),
-            warranty_end=end.isoformat(),
-        )
+def _received_coverage(data: DeviceReceive, received_on: date) -> escalations.CoverageInput | None:
+    """Return the base warranty given with a received device, or None when none was given.
+
+    A coverage without a start date starts on the purchase date, or else on the day the
+    device was received.
+    """
+    if data.warranty_end is None and data.warranty_months is None:
+        if data.warranty_start is not None:
+            raise InvalidInputError(
+                "warranty_start needs warranty_end (the last day covered) or warranty_months.",
+                warranty_start=data.warranty_start.isoformat(),
+            )
+        return None
+    start = data.warranty_start or data.purchase_date or received_on
+    return escalations.coverage_input(
+        "base", start, data.warranty_end, data.warranty_months, field_prefix="warranty_"
+    )
 
 
 # Actions each role other than admin and technician may record.
-_VENDOR_ACTIONS = frozenset({"vendor_return", "vendor_deny", "vendor_replace"})
+_VENDOR_ACTIONS = frozenset(
+    {"vendor_acknowledge", "ship_to_vendor", "vendor_return", "vendor_deny", "vendor_replace"}
+)
 _SITE_ACTIONS = frozenset({"report_problem"})
 
 
@@ -338,6 +365,12 @@ async def _acting_technician(
 
 
 def _check_role_may_act(actor: Principal | None, action: str, device: Device) -> None:
+    known = ACTIONS.get(action)
+    if known is not None and not known.offered:
+        raise InvalidInputError(
+            f"{action!r} is recorded by the service itself and cannot be requested.",
+            action=action,
+        )
     if actor is None or actor.is_staff:
         return
     allowed = _VENDOR_ACTIONS if actor.role is Role.VENDOR else _SITE_ACTIONS
@@ -378,8 +411,8 @@ async def _receive_in(
     actor: Principal | None,
     idempotency_key: str | None,
 ) -> ActionResult:
-    _check_warranty_dates(data.warranty_start, data.warranty_end)
     occurred_at = occurred_instant(data.occurred_at, settings.zone)
+    coverage = _received_coverage(data, district_today(settings.zone, occurred_at))
     technician = await _acting_technician(session, actor, data.technician)
     plan_transition(
         "receive",
@@ -409,13 +442,15 @@ async def _receive_in(
         site_id=site.id or 0,
         state=State.RECEIVED.value,
         purchase_date=data.purchase_date,
-        warranty_start=data.warranty_start,
-        warranty_end=data.warranty_end,
         version=1,
         state_changed_at=occurred_at,
     )
     session.add(device)
     await session.flush()
+    if coverage is not None:
+        await escalations.add_coverages(
+            session, device, [coverage], actor.username if actor else None
+        )
     receive_data = {
         "serial_number": data.serial_number,
         "manufacturer": model.manufacturer,
@@ -528,16 +563,19 @@ async def _apply_in(
         repair_return_state=State(device.repair_return_state)
         if device.repair_return_state
         else None,
-        warranty_start=device.warranty_start,
-        warranty_end=device.warranty_end,
+        coverages=await escalations.coverage_periods(session, device.id)
+        if request.action == "escalate"
+        else (),
     )
+    action_day = district_today(settings.zone, occurred_at)
     to_state = plan_transition(
         request.action,
         context,
         data,
         has_technician=technician is not None,
-        on=district_today(settings.zone, occurred_at),
+        on=action_day,
     )
+    escalation = await escalations.check_step(session, device, request.action)
 
     destination = None
     event_site = site
@@ -548,11 +586,13 @@ async def _apply_in(
             raise InvalidInputError(exc.detail, **exc.extra) from exc
         data = {**data, "site": destination.code, "from_site": site.code}
         event_site = destination
+    vendor = None
     if request.action == "escalate":
         try:
             vendor = await find_vendor(session, str(data["vendor"]))
         except NotFoundError as exc:
             raise InvalidInputError(exc.detail, **exc.extra) from exc
+        escalations.check_claim_limits(vendor, data)
         data = {**data, "vendor": vendor.code}
         changes_vendor: dict[str, Any] = {"escalation_vendor_id": vendor.id}
     elif current is State.WITH_VENDOR and to_state is not State.WITH_VENDOR:
@@ -628,6 +668,23 @@ async def _apply_in(
         replacement = await _receive_replacement(
             session, settings, device, site, replacement_tag, data, occurred_at, actor
         )
+    if request.action in escalations.ESCALATION_ACTIONS:
+        await escalations.record_step(
+            session,
+            device=device,
+            action=request.action,
+            data=data,
+            escalation=escalation,
+            vendor=vendor,
+            technician=technician,
+            covered=warranty_active(context, action_day),
+            occurred_at=occurred_at,
+            replacement_device_id=await session.scalar(
+                select(Device.id).where(Device.asset_tag == replacement_tag)
+            )
+            if replacement_tag
+            else None,
+        )
     return ActionResult(
         device=await _read_device(session, settings, device.id),
         event=event,
@@ -655,14 +712,14 @@ async def _receive_replacement(
         site_id=old.site_id,
         state=State.RECEIVED.value,
         purchase_date=old.purchase_date,
-        warranty_start=old.warranty_start,
-        warranty_end=old.warranty_end,
         replaces_device_id=old.id,
         version=1,
         state_changed_at=occurred_at,
     )
     session.add(new)
     await session.flush()
+    assert old.id is not None
+    await escalations.copy_coverages(session, old.id, new)
     await session.execute(
         update(Device)
         .where(Device.id == old.id)
@@ -685,6 +742,18 @@ async def _receive_replacement(
     )
     assert new.id is not None
     return await _read_device(session, settings, new.id)
+
+
+async def apply_action_in(
+    session: AsyncSession,
+    settings: Settings,
+    asset_tag: str,
+    request: ActionRequest,
+    actor: Principal | None,
+) -> ActionResult:
+    """Apply one action inside the caller's transaction, for operations that apply several
+    actions all or nothing; the caller handles idempotency."""
+    return await _apply_in(session, settings, asset_tag, request, actor, None)
 
 
 async def apply_action(
@@ -717,7 +786,11 @@ async def get_device(
 ) -> DeviceRead:
     tag = asset_tag.strip()
     async with db.read() as session:
-        row = (await session.execute(_device_query().where(Device.asset_tag == tag))).one_or_none()
+        row = (
+            await session.execute(
+                _device_query(district_today(db.settings.zone)).where(Device.asset_tag == tag)
+            )
+        ).one_or_none()
     if row is None:
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
     _hide_unless_visible(principal, row[0])
@@ -743,7 +816,11 @@ async def list_devices(
 ) -> Page[DeviceRead]:
     """Return devices ordered by asset tag, one page after the cursor's asset tag."""
     limit = check_limit(limit, db.settings.page_size_max)
-    query = scope_devices(_device_query(), principal).order_by(Device.asset_tag).limit(limit + 1)
+    query = (
+        scope_devices(_device_query(district_today(db.settings.zone)), principal)
+        .order_by(Device.asset_tag)
+        .limit(limit + 1)
+    )
     if filters.state:
         if filters.state not in State.__members__.values():
             raise InvalidInputError(

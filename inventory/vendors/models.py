@@ -17,6 +17,11 @@ class Vendor(SQLModel, table=True):
     code: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
     contact_email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Name of the vendor profile that shapes its exports and limits its claims
+    # (inventory/escalations/profiles).
+    profile: str = Field(
+        default="generic", sa_column=Column(Text, nullable=False, server_default="generic")
+    )
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -1,0 +1,1 @@
+"""Warranty coverage, escalations to vendors, and the export batches vendors receive."""
