@@ -32,3 +32,10 @@ def test_label_benchmark_runs() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "ratio" in result.stdout
+
+
+def test_escalation_export_benchmark_runs() -> None:
+    command = [sys.executable, "-m", "bench.escalations", "--rows", "200"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "of the bare driver" in result.stdout
