@@ -39,10 +39,10 @@ from inventory.escalations.controller import (
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
 from inventory.sites.controller import SiteController
-from inventory.web.vendor_pages import VendorPageController
 from inventory.technicians.controller import TechnicianController
 from inventory.vendors.controller import VendorController
 from inventory.web import WEB_CONTROLLERS, static_files_router, template_config
+from inventory.web.vendor_pages import VendorPageController
 
 log = logging.getLogger("inventory")
 

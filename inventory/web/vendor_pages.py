@@ -40,7 +40,9 @@ async def _page(
     vendor = await get_vendor(db, code, principal)
     open_items = []
     for state in sorted(OPEN_STATES):
-        page = await service.list_escalations(db, principal, vendor=vendor.code, state=state, limit=500)
+        page = await service.list_escalations(
+            db, principal, vendor=vendor.code, state=state, limit=500
+        )
         open_items.extend(page.items)
     open_items.sort(key=lambda item: item.id)
     waiting = sum(item.state == "open" for item in open_items)
