@@ -16,6 +16,9 @@ from sqlalchemy import func, select
 
 from inventory.db import Database
 from inventory.devices.models import DeviceEvent
+from inventory.devices.schemas import ActionRequest
+from inventory.devices.service import apply_action
+from inventory.escalations.batches import create_batch
 from inventory.escalations.coverage import coverage_end, covers, warranty_end
 from inventory.escalations.exports import neutralize
 from inventory.escalations.models import Escalation
@@ -474,3 +477,36 @@ async def test_command_line_export_and_list(db: Database, client: Any, tmp_path:
     bad = run_cli(db.settings.database_url, "escalations", "list", "--state", "lost")
     assert bad.returncode != 0
     assert "Unknown escalation state" in bad.stderr
+
+
+async def test_vendor_page_lists_claims_and_batches(page_client: Any, db: Database) -> None:
+    await make_world(db)
+    await receive(db, "T950")
+    steps = [
+        (
+            "enroll",
+            {
+                "operating_system": "ChromeOS",
+                "management_profile": "s",
+                "user_profile_kind": "student",
+            },
+        ),
+        ("open_repair", {"problem": "no power"}),
+        (
+            "escalate",
+            {
+                "vendor": "acer",
+                "problem": "no power",
+                "troubleshooting": "Tried a known good charger",
+            },
+        ),
+    ]
+    for action, data in steps:
+        await apply_action(db, "T950", ActionRequest(action=action, technician="000123", data=data))
+    batch = await create_batch(db, "acer", None)
+    page = await page_client.get("/vendors/acer")
+    assert page.status_code == 200, page.text
+    assert "T950" in page.text
+    assert f"/api/v1/batches/{batch.id}/download?format=xlsx" in page.text
+    assert "Tried a known good charger" in page.text
+    assert (await page_client.get("/vendors/nobody")).status_code == 404
