@@ -16,6 +16,7 @@ from inventory.demo.loader import DemoLoadError, load_demo
 from inventory.demo.sources import BOROUGHS, read_models
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import model_match_key
+from inventory.escalations.models import Escalation, WarrantyCoverage
 from inventory.lifecycle import ACTIONS, DeviceContext, State, plan_transition
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
@@ -178,8 +179,7 @@ async def test_histories_follow_lifecycle(db) -> None:
                     state=state,
                     site_code=site_code,
                     repair_return_state=repair_return,
-                    warranty_start=device.warranty_start,
-                    warranty_end=device.warranty_end,
+                    coverages=((device.warranty_start, device.warranty_end),),
                 )
                 # The service adds from_site to a transfer's data after the check.
                 planned = {key: value for key, value in event.data.items() if key != "from_site"}
@@ -216,7 +216,13 @@ async def test_histories_follow_lifecycle(db) -> None:
         assert device.repair_return_state == expected_return, tag
         assert device.escalation_vendor_id == (vendor_ids[vendor] if vendor else None), tag
 
-    assert seen_actions == set(ACTIONS)
+    # The demo's escalations are open or closed; the steps between (export batches, RMA
+    # numbers, shipping) are left for the demo's users to take.
+    assert seen_actions == set(ACTIONS) - {
+        "escalation_export",
+        "vendor_acknowledge",
+        "ship_to_vendor",
+    }
     assert {device.state for device in devices} >= {
         "received",
         "enrolled",
@@ -317,6 +323,8 @@ async def snapshot(db: Database) -> dict[str, Any]:
 async def wipe(db: Database) -> None:
     async with db.write() as session:
         await session.execute(delete(DeviceEvent))
+        await session.execute(delete(WarrantyCoverage))
+        await session.execute(delete(Escalation))
         await session.execute(update(Device).values(replaces_device_id=None))
         await session.execute(update(Device).values(replaced_by_device_id=None))
         await session.execute(delete(Device))
