@@ -1,8 +1,8 @@
 """A vendor export of many escalations, streamed as CSV, against the bare driver.
 
 Run with `python -m bench.escalations [--rows N]` (run by `make bench`). It builds a
-temporary SQLite database with N devices in `with_vendor`, each with an open escalation,
-times making the batch, then times the CSV download through the service's stream (first
+temporary SQLite database with N devices in `with_vendor`, each with an open escalation, and
+times making the batch. Then it times the CSV download through the service's stream (first
 chunk and whole file) against aiosqlite reading the same rows into `csv.writer`. Memory is
 the peak Python allocation while streaming, for N/5 rows and for N rows.
 
@@ -116,10 +116,10 @@ async def _run(rows: int) -> None:
         try:
             start = time.perf_counter()
             batch = await batches.create_batch(db, "acer", None)
-            made = time.perf_counter() - start
+            creation_seconds = time.perf_counter() - start
             print(
                 f"batch of {batch.row_count:,} escalations made (rows, states, events): "
-                f"{made:.2f} s"
+                f"{creation_seconds:.2f} s"
             )
             bare = min([await _bare(path, batch.id) for _ in range(3)])
             runs = [await _stream(db, batch.id) for _ in range(3)]

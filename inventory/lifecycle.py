@@ -96,7 +96,7 @@ class Action:
     needs_technician: bool = True
     description: str = ""
     optional: tuple[str, ...] = field(default=())
-    # False for steps the service records itself, such as an export to a vendor; they are not
+    # False for steps the service records itself, such as an export to a vendor. These are not
     # offered to people and not listed among the allowed actions.
     offered: bool = True
 

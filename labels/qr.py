@@ -57,7 +57,10 @@ class QrSymbol:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where things go in every symbol of one version; rows are integers, column 0 the top bit."""
+    """The module positions shared by every symbol of one version.
+
+    Rows are integers with column 0 as the highest bit.
+    """
 
     size: int
     # Dark function modules, with the format and version areas left light.
@@ -167,10 +170,10 @@ _PAD_CODEWORDS = (0xEC, 0x11)
 
 
 def _codewords(level: int, segments: Sequence[qr_util.QRData]) -> tuple[int, list[int]]:
-    """Return the smallest version that holds `segments`, and the symbol's codewords.
+    """Return the smallest version that fits `segments`, and the symbol's codewords.
 
-    The codewords are the data and error correction codewords, interleaved as the symbol holds
-    them.
+    The codewords are the data and error correction codewords, interleaved in the order the
+    symbol places them.
     """
     bodies = []
     for segment in segments:

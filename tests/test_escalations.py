@@ -20,7 +20,7 @@ from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
 from inventory.escalations.batches import create_batch
 from inventory.escalations.coverage import coverage_end, covers, warranty_end
-from inventory.escalations.exports import neutralize
+from inventory.escalations.exports import neutralize, restore
 from inventory.escalations.models import Escalation
 from inventory.escalations.profiles import get_profile
 from inventory.vendors.schemas import VendorCreate
@@ -80,6 +80,13 @@ def test_neutralize() -> None:
         assert neutralize(risky) == "'" + risky
     assert neutralize("plain") == "plain"
     assert neutralize("") == ""
+
+
+def test_restore_removes_only_neutralizing_quote() -> None:
+    for risky in ["=1+1", "+1", "-2", "@SUM(A1)"]:
+        assert restore(neutralize(risky)) == risky
+    assert restore("'quoted") == "'quoted"
+    assert restore("RMA-1") == "RMA-1"
 
 
 # --- The path through the API ----------------------------------------------------------------
@@ -347,7 +354,7 @@ async def test_exports_read_back_and_repeat_byte_for_byte(client: Any, db: Datab
     assert "no escalations waiting" in response.json()["detail"]
 
 
-async def test_a_reply_file_with_one_bad_row_changes_nothing(client: Any, db: Database) -> None:
+async def test_reply_file_bad_row_changes_nothing(client: Any, db: Database) -> None:
     await make_world(db)
     for tag in ["T601", "T602"]:
         await _in_repair(client, db, tag)
@@ -394,7 +401,7 @@ async def _count_events(db: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(DeviceEvent)) or 0)
 
 
-async def test_a_vendor_sees_only_its_own_escalations(client: Any, db: Database) -> None:
+async def test_vendor_sees_only_own_escalations(client: Any, db: Database) -> None:
     # The client signs in as an admin; each request below names its own user instead.
     await make_world(db)
     await create_vendor(db, VendorCreate(code="dell", name="Dell"))

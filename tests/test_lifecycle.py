@@ -290,7 +290,7 @@ def test_warranty_end_is_last_day_covered(day: date, covered: bool) -> None:
     assert warranty_active(context, day) is covered
 
 
-def test_a_gap_between_coverages_is_not_covered() -> None:
+def test_coverage_gap_is_not_covered() -> None:
     context = _context(
         State.IN_REPAIR,
         coverages=(

@@ -75,8 +75,8 @@ def model_match_key(manufacturer: str, model: str) -> str:
 
 
 def _device_query(today: date) -> Select:
-    # Whether a coverage includes today, answered from the coverages: a device may have a
-    # gap between its base warranty and a later extension.
+    # Whether a coverage includes today, decided from the coverages, because a device may
+    # have a gap between its base warranty and a later extension.
     covered = (
         exists()
         .where(

@@ -7,7 +7,6 @@ written as one multi-row insert, with the same hash chain the device service kee
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +19,7 @@ from inventory.config import Settings
 from inventory.db import Database
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory.escalations.exports import canonical_line
+from inventory.escalations.exports import checksum
 from inventory.escalations.models import Escalation, ExportBatch, ExportBatchRow
 from inventory.escalations.profiles import VendorProfile, get_profile
 from inventory.escalations.rules import EscalationState
@@ -115,15 +114,15 @@ async def create_batch(
             .with_for_update(of=[Escalation, Device])
         )
         if escalation_ids is not None:
-            wanted = set(escalation_ids)
-            query = query.where(Escalation.id.in_(wanted))
+            requested = set(escalation_ids)
+            query = query.where(Escalation.id.in_(requested))
         rows = (await session.execute(query)).all()
         if escalation_ids is not None:
-            missing = sorted(wanted - {row[0].id for row in rows})
+            missing = sorted(requested - {row[0].id for row in rows})
             if missing:
-                shown = ", ".join(map(str, missing[:20]))
+                listed = ", ".join(map(str, missing[:20]))
                 raise InvalidInputError(
-                    f"Escalations {shown} are not open escalations of vendor {vendor.code!r}; "
+                    f"Escalations {listed} are not open escalations of vendor {vendor.code!r}; "
                     "only escalations not yet exported can go into a batch.",
                     escalation_ids=missing[:20],
                 )
@@ -134,14 +133,11 @@ async def create_batch(
             )
         profile = get_profile(vendor.profile)
         contents = [_snapshot(row, settings) for row in rows]
-        digest = hashlib.sha256()
-        for content in contents:
-            digest.update(canonical_line(content))
         batch = ExportBatch(
             vendor_id=vendor.id or 0,
             profile=profile.name,
             row_count=len(rows),
-            checksum=digest.hexdigest(),
+            checksum=checksum(contents),
             created_by=principal.username if principal else None,
             created_by_user_id=principal.user_id if principal else None,
         )

@@ -199,7 +199,7 @@ class ExportBatchController(Controller):
         code: FromPath[str],
         dry_run: FromQuery[bool] = False,
     ) -> Response[VendorUpdateReport]:
-        """The body is the CSV itself (Content-Type: text/csv), as the export wrote it."""
+        """Apply the reply CSV sent as the body (Content-Type: text/csv), as the export wrote it."""
         body = await request.body()
         report = await upload(db, principal, code, body, dry_run=dry_run)
         return Response(report, status_code=200 if report.applied or dry_run else 422)
@@ -233,7 +233,7 @@ async def batch_stream(
 async def upload(
     db: Database, principal: Principal | None, code: str, data: bytes, *, dry_run: bool
 ) -> VendorUpdateReport:
-    """Check and apply a reply file for vendor `code`; rows of other vendors are refused.
+    """Check and apply a reply file for vendor `code`; rows of other vendors are rejected.
 
     A row names an escalation its sender may not see (a site user sees none) as not found.
     """

@@ -1,6 +1,6 @@
 """Warranty coverage periods and the days they cover. Pure: no I/O.
 
-A coverage is stored with its first and last covered day; a coverage given as a number of
+A coverage is stored with its first and last covered day. A coverage given as a number of
 months has its end computed once, when it is recorded, by `coverage_end`.
 """
 

@@ -1,9 +1,9 @@
-"""Export rows as CSV, XLSX and JSON, the same bytes every time a batch is downloaded.
+"""Batch files as CSV, XLSX and JSON, with the same bytes every time a batch is downloaded.
 
-Each batch keeps its rows as they were when it was made (`ExportBatchRow.content`); the files
-are written from those rows in the vendor profile's column order. CSV and JSON are produced
-in chunks as the rows are read, so memory stays flat however large the batch; XLSX is built
-in a temporary file by openpyxl's write-only mode and then read out in chunks.
+Each batch keeps its rows as they were when it was made (`ExportBatchRow.content`), and the
+files are written from those rows in the vendor profile's column order. CSV and JSON are
+produced in chunks as the rows are read, so memory stays flat however large the batch. XLSX
+is built in a temporary file by openpyxl's write-only mode and then read out in chunks.
 """
 
 from __future__ import annotations
@@ -31,8 +31,15 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize(text: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula: prefix "'" to a risky start."""
+    """Prefix "'" to text that a spreadsheet would run as a formula."""
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def restore(text: str) -> str:
+    """Remove the "'" that `neutralize` added, leaving any other leading "'" in place."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def canonical_line(content: Mapping[str, Any]) -> bytes:
@@ -107,10 +114,12 @@ async def xlsx_file(
 ) -> tempfile.SpooledTemporaryFile[bytes]:
     """Write the workbook to a temporary file and return it, rewound.
 
-    Every cell is a text cell; identifier columns also carry the text number format "@", so
-    a spreadsheet keeps their leading zeros when someone edits them. The document dates are
-    the batch's and the archive's entries carry a fixed time, so the bytes repeat.
+    Every cell is a text cell, and identifier columns also carry the text number format "@",
+    so a spreadsheet keeps their leading zeros when someone edits them. The document dates
+    are the batch's and the archive entries carry a fixed time, so the bytes repeat.
     """
+    # NOTE: openpyxl writes synchronously, so a large workbook holds up the event loop of the
+    # worker that builds it (about as long as the CSV of the same batch takes, not measured).
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-# The values an export row can hold, each written as text. "part" takes an `index` and holds
+# The fields an export row can contain, each written as text. "part" takes an `index` and is
 # that part of the parts requested.
 ROW_FIELDS = (
     "escalation_id",

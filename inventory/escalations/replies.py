@@ -3,7 +3,7 @@
 A reply row names an escalation and gives any of its RMA number, its outcome (repaired,
 replaced or denied), the replacement unit's serial number and a reason. Each becomes the
 device actions the lifecycle has for it, applied through the device service. A file is
-checked whole: every row is tried, and when any is refused nothing is kept.
+checked whole: every row is tried, and when any is rejected nothing is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from inventory.devices.models import Device
 from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action_in
 from inventory.errors import InvalidInputError, NotFoundError, ServiceError
+from inventory.escalations.exports import restore
 from inventory.escalations.models import Escalation
 from inventory.escalations.rules import EscalationState, Outcome
 from inventory.escalations.schemas import VendorUpdateReport, VendorUpdateRow
@@ -52,8 +53,8 @@ class Reply:
     problems: list[str] = field(default_factory=list)
 
 
-class _Refused(Exception):
-    """Raised to roll back a reply file in which a row was refused."""
+class _RowsRejected(Exception):
+    """Raised to roll back a reply file in which a row was rejected."""
 
 
 def _fold(text: str) -> str:
@@ -87,9 +88,9 @@ def parse_replies(text: str) -> list[Reply]:
 
         def cell(key: str, cells: list[str] = cells) -> str:
             index = positions.get(key)
-            # A spreadsheet-safe export prefixes "'" to risky cells; it is not part of the value.
+            # The export prefixed "'" to cells a spreadsheet would run as formulas.
             value = cells[index].strip() if index is not None and index < len(cells) else ""
-            return value[1:] if value.startswith("'") else value
+            return restore(value)
 
         raw_id = cell("escalation_id")
         reply = Reply(line=line, escalation_id=int(raw_id) if raw_id.isdigit() else None)
@@ -104,7 +105,7 @@ def parse_replies(text: str) -> list[Reply]:
 
 
 def _steps(reply: Reply, escalation: Escalation) -> list[tuple[str, dict[str, Any]]]:
-    """Return the device actions a reply asks for; ValueError says why it cannot be applied."""
+    """Return the device actions a reply requests; raise ValueError when it cannot be applied."""
     steps: list[tuple[str, dict[str, Any]]] = []
     state = EscalationState(escalation.state)
     if reply.outcome and reply.outcome not in set(Outcome):
@@ -198,7 +199,7 @@ async def apply_replies(
     vendor_id: int | None = None,
     dry_run: bool = False,
 ) -> VendorUpdateReport:
-    """Apply every reply in one transaction; keep them only when none was refused."""
+    """Apply every reply in one transaction; keep them only when none was rejected."""
     if not replies:
         raise InvalidInputError("The reply file has no rows.")
     report: VendorUpdateReport | None = None
@@ -210,8 +211,8 @@ async def apply_replies(
             applied = not dry_run and all(row.error is None for row in rows)
             report = VendorUpdateReport(applied=applied, rows=rows)
             if not applied:
-                raise _Refused
-    except _Refused:
+                raise _RowsRejected
+    except _RowsRejected:
         pass
     assert report is not None
     return report
@@ -220,7 +221,7 @@ async def apply_replies(
 async def reply_one(
     db: Database, escalation_id: int, reply: Reply, principal: Principal | None
 ) -> VendorUpdateRow:
-    """Apply one reply; a refused one raises, with the reason, and changes nothing."""
+    """Apply one reply; raise, with the reason, when it is rejected, and change nothing."""
     reply.escalation_id = escalation_id
     report = await apply_replies(db, [reply], principal)
     row = report.rows[0]

@@ -68,7 +68,7 @@ class EscalationRead(BaseModel):
 
 
 class BatchCreate(Schema):
-    """Which escalations go into a new export batch."""
+    """The escalations that go into a new export batch."""
 
     escalation_ids: list[int] | None = Field(
         default=None,
@@ -90,7 +90,7 @@ class BatchRead(BaseModel):
 
 
 class VendorUpdateRow(BaseModel):
-    """What a vendor's reply row did, or why it was refused."""
+    """The result of one reply row: the actions applied, or why the row was rejected."""
 
     line: int
     escalation_id: int | None
@@ -100,5 +100,7 @@ class VendorUpdateRow(BaseModel):
 
 
 class VendorUpdateReport(BaseModel):
-    applied: bool = Field(description="False when any row was refused: then nothing changed.")
+    applied: bool = Field(
+        description="False when any row was rejected, and then nothing was changed."
+    )
     rows: list[VendorUpdateRow]

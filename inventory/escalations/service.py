@@ -6,7 +6,7 @@ an escalation and its device never disagree. Export batches are in `batches`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -94,7 +94,7 @@ async def add_coverages(
     """Store coverages of `device` and refresh its warranty summary in the same transaction.
 
     The device keeps the earliest start and latest end of all its coverages, so lists and
-    reports read them without a join; whether a given day is covered is always answered from
+    reports read them without a join. Whether a given day is covered is always decided from
     the coverages themselves.
     """
     assert device.id is not None
@@ -184,14 +184,7 @@ async def resolve_coverage(session: AsyncSession, data: CoverageCreate) -> Cover
         vendor_id = await session.scalar(select(Vendor.id).where(Vendor.code == data.vendor))
         if vendor_id is None:
             raise InvalidInputError(f"Vendor {data.vendor!r} not found.", vendor=data.vendor)
-    return CoverageInput(
-        kind=coverage.kind,
-        start=coverage.start,
-        end=coverage.end,
-        months=coverage.months,
-        vendor_id=vendor_id,
-        reference=data.reference,
-    )
+    return replace(coverage, vendor_id=vendor_id, reference=data.reference)
 
 
 # --- Escalation steps -------------------------------------------------------------------------
@@ -360,7 +353,8 @@ def escalation_read(row: Any) -> EscalationRead:
 
 
 def scope_escalations(query: Select, principal: Principal | None) -> Select:
-    """A vendor user sees its own vendor's escalations only; site users see none."""
+    """Limit `query` to the escalations `principal` may see: a vendor user's own vendor's, a
+    site user's none, and every escalation for staff."""
     if principal is None or principal.is_staff:
         return query
     if principal.role is Role.VENDOR:
