@@ -72,7 +72,7 @@ async def _stream(db: Database, batch_id: int) -> tuple[float, float, int]:
     start = time.perf_counter()
     first = None
     size = 0
-    async for chunk in csv_chunks(profile, batches.batch_contents(db, batch_id)):
+    async for chunk in csv_chunks(profile, batches.batch_pages(db, batch_id)):
         if first is None:
             first = time.perf_counter() - start
         size += len(chunk)

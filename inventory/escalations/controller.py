@@ -211,7 +211,7 @@ async def batch_stream(
     if fmt not in FORMATS:
         raise InvalidInputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}.", format=fmt)
     batch, profile = await batches.get_batch(db, batch_id, principal)
-    contents = batches.batch_contents(db, batch_id)
+    contents = batches.batch_pages(db, batch_id)
     filename = f"{batch.vendor}-batch-{batch.id}.{fmt}"
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',

@@ -2,12 +2,14 @@
 
 Each batch keeps its rows as they were when it was made (`ExportBatchRow.content`), and the
 files are written from those rows in the vendor profile's column order. CSV and JSON are
-produced in chunks as the rows are read, so memory stays flat however large the batch. XLSX
-is built in a temporary file by openpyxl's write-only mode and then read out in chunks.
+produced a page of rows at a time as the rows are read, so memory stays flat however large
+the batch. XLSX is built in a temporary file by openpyxl's write-only mode, in a thread, and
+then read out in chunks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -19,25 +21,28 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from inventory.escalations.profiles import IDENTIFIER_FIELDS, VendorProfile
+from inventory.escalations.profiles import (
+    FORMULA_FIRST,
+    FORMULA_STARTS,
+    IDENTIFIER_FIELDS,
+    VendorProfile,
+)
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-CHUNK_ROWS = 500
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize(text: str) -> str:
     """Prefix "'" to text that a spreadsheet would run as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text and text[0] in FORMULA_FIRST else text
 
 
 def restore(text: str) -> str:
     """Remove the "'" that `neutralize` added, leaving any other leading "'" in place."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
         return text[1:]
     return text
 
@@ -62,92 +67,106 @@ def _identifier_columns(profile: VendorProfile) -> set[int]:
     }
 
 
-def _spreadsheet_row(profile: VendorProfile, content: Mapping[str, Any]) -> list[str]:
-    return [neutralize(cell) for cell in profile.row(content)]
-
-
 async def csv_chunks(
-    profile: VendorProfile, contents: AsyncIterator[Mapping[str, Any]]
+    profile: VendorProfile, pages: AsyncIterator[list[Mapping[str, Any]]]
 ) -> AsyncIterator[bytes]:
-    """Yield the CSV in chunks: UTF-8 with a byte-order mark, every cell quoted, CRLF ends."""
+    """Yield the CSV a page of rows at a time: UTF-8 with a byte-order mark, every cell
+    quoted, CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(profile.headers)
-    count = 0
-    async for content in contents:
-        writer.writerow(_spreadsheet_row(profile, content))
-        count += 1
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
+    row = profile.row
+    async for page in pages:
+        writer.writerows([row(content, True) for content in page])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue().encode()
 
 
 async def json_chunks(
-    profile: VendorProfile, batch: Mapping[str, Any], contents: AsyncIterator[Mapping[str, Any]]
+    profile: VendorProfile,
+    batch: Mapping[str, Any],
+    pages: AsyncIterator[list[Mapping[str, Any]]],
 ) -> AsyncIterator[bytes]:
     """Yield {"batch": {...}, "rows": [{header: value}, ...]}; values as recorded, unaltered."""
     head = json.dumps({"batch": batch}, ensure_ascii=False, separators=(",", ":"))
-    parts = [head[:-1] + ',"rows":[']
-    first = True
-    count = 0
+    yield (head[:-1] + ',"rows":[').encode()
     headers = profile.headers
-    async for content in contents:
-        row = dict(zip(headers, profile.row(content), strict=True))
-        parts.append(("" if first else ",") + json.dumps(row, ensure_ascii=False))
-        first = False
-        count += 1
-        if count % CHUNK_ROWS == 0:
-            yield "".join(parts).encode()
-            parts = []
-    parts.append("]}")
-    yield "".join(parts).encode()
+    separator = ""
+    async for page in pages:
+        parts = []
+        for content in page:
+            row = dict(zip(headers, profile.row(content), strict=True))
+            parts.append(separator + json.dumps(row, ensure_ascii=False))
+            separator = ","
+        yield "".join(parts).encode()
+    yield b"]}"
+
+
+class _Workbook:
+    """An openpyxl write-only workbook of one sheet whose every cell is text.
+
+    Identifier columns also carry the text number format "@", so a spreadsheet keeps their
+    leading zeros when someone edits them.
+    """
+
+    def __init__(self, profile: VendorProfile, title: str, created_at: datetime) -> None:
+        from openpyxl import Workbook
+
+        self.profile = profile
+        self.created = created_at.replace(tzinfo=None, microsecond=0)
+        self.book = Workbook(write_only=True)
+        self.book.properties.created = self.created
+        self.book.properties.modified = self.created
+        self.book.properties.creator = "inventory"
+        self.sheet = self.book.create_sheet(title=title[:31])
+        self.identifiers = _identifier_columns(profile)
+        self.sheet.append(profile.headers)
+
+    def append(self, page: list[Mapping[str, Any]]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        for content in page:
+            cells = []
+            for index, value in enumerate(self.profile.row(content, neutralize=True)):
+                cell = WriteOnlyCell(self.sheet, value=value)
+                cell.data_type = "s"
+                if index in self.identifiers:
+                    cell.number_format = "@"
+                cells.append(cell)
+            self.sheet.append(cells)
+
+    def save(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        raw = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        self.book.save(raw)
+        raw.seek(0)
+        fixed = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        created = self.created
+        stamp = (created.year, created.month, created.day, created.hour, created.minute, 0)
+        _repack(raw, fixed, stamp)
+        raw.close()
+        fixed.seek(0)
+        return fixed
 
 
 async def xlsx_file(
     profile: VendorProfile,
     title: str,
     created_at: datetime,
-    contents: AsyncIterator[Mapping[str, Any]],
+    pages: AsyncIterator[list[Mapping[str, Any]]],
 ) -> tempfile.SpooledTemporaryFile[bytes]:
     """Write the workbook to a temporary file and return it, rewound.
 
-    Every cell is a text cell, and identifier columns also carry the text number format "@",
-    so a spreadsheet keeps their leading zeros when someone edits them. The document dates
-    are the batch's and the archive entries carry a fixed time, so the bytes repeat.
+    openpyxl works synchronously, so each page is written, and the file saved, in a thread:
+    the worker's event loop keeps serving other requests meanwhile. The document dates are
+    the batch's and the archive entries carry a fixed time, so the bytes repeat.
     """
-    # NOTE: openpyxl writes synchronously, so a large workbook holds up the event loop of the
-    # worker that builds it (about as long as the CSV of the same batch takes, not measured).
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    naive = created_at.replace(tzinfo=None, microsecond=0)
-    workbook.properties.created = naive
-    workbook.properties.modified = naive
-    workbook.properties.creator = "inventory"
-    sheet = workbook.create_sheet(title=title[:31])
-    identifiers = _identifier_columns(profile)
-    sheet.append(profile.headers)
-    async for content in contents:
-        cells = []
-        for index, value in enumerate(_spreadsheet_row(profile, content)):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            if index in identifiers:
-                cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
-    raw = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    workbook.save(raw)
-    raw.seek(0)
-    fixed = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    _repack(raw, fixed, (naive.year, naive.month, naive.day, naive.hour, naive.minute, 0))
-    raw.close()
-    fixed.seek(0)
-    return fixed
+    workbook = _Workbook(profile, title, created_at)
+    async for page in pages:
+        await asyncio.to_thread(workbook.append, page)
+    return await asyncio.to_thread(workbook.save)
 
 
 def _repack(source: Any, target: Any, stamp: tuple[int, int, int, int, int, int]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -62,6 +62,10 @@ class VendorProfile:
     parts_max: int
     # Escalation fields, beyond the problem, that this vendor's claims must have.
     required: tuple[str, ...]
+    plan: tuple[tuple[str, int | None], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", _plan(self.columns))
 
     @property
     def headers(self) -> list[str]:
@@ -90,20 +94,39 @@ class VendorProfile:
             )
         return problems
 
-    def row(self, values: Mapping[str, Any]) -> list[str]:
-        """Return one export row from a snapshot of an escalation's fields, as text."""
+    def row(self, values: Mapping[str, Any], neutralize: bool = False) -> list[str]:
+        """Return one export row from a snapshot of an escalation's fields, as text.
+
+        With `neutralize`, a cell that a spreadsheet would run as a formula gets a leading "'".
+        """
+        get = values.get
+        parts = get("parts") or ()
         cells = []
-        for column in self.columns:
-            if column.field == "part":
-                parts = values.get("parts") or []
-                index = (column.index or 1) - 1
-                cells.append(parts[index] if index < len(parts) else "")
-            elif column.field == "parts_requested":
-                cells.append("; ".join(values.get("parts") or []))
+        for name, index in self.plan:
+            if index is not None:
+                value = parts[index] if index < len(parts) else ""
+            elif name == "parts_requested":
+                value = "; ".join(parts)
             else:
-                value = values.get(column.field)
-                cells.append("" if value is None else str(value))
+                value = get(name)
+                value = "" if value is None else str(value)
+            if neutralize and value and value[0] in FORMULA_FIRST:
+                value = "'" + value
+            cells.append(value)
         return cells + [""] * len(REPLY_COLUMNS)
+
+
+# First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
+def _plan(columns: tuple[Column, ...]) -> tuple[tuple[str, int | None], ...]:
+    """Each column as (field, part index or None), for `VendorProfile.row`."""
+    return tuple(
+        (column.field, (column.index or 1) - 1 if column.field == "part" else None)
+        for column in columns
+    )
 
 
 def _positive(data: Mapping[str, Any], key: str, source: str) -> int:
