@@ -177,6 +177,7 @@ ACTIONS: dict[str, Action] = {
             None,
             ("batch",),
             needs_technician=False,
+            optional=("escalation",),
             offered=False,
             description="The claim went to the vendor in an export batch.",
         ),
@@ -321,7 +322,15 @@ def _is_blank(value: Any) -> bool:
 # Fields of action data that name something by its identifier; the rest are free text,
 # except parts_used, a list of part names.
 IDENTIFIER_FIELDS = frozenset(
-    {"site", "vendor", "replacement_serial", "replacement_asset_tag", "rma_number", "batch"}
+    {
+        "site",
+        "vendor",
+        "replacement_serial",
+        "replacement_asset_tag",
+        "rma_number",
+        "batch",
+        "escalation",
+    }
 )
 LIST_FIELDS = frozenset({"parts_used", "parts_requested"})
 _MAX_PARTS = 50

@@ -16,7 +16,12 @@ from inventory.demo.loader import DemoLoadError, load_demo
 from inventory.demo.sources import BOROUGHS, read_models
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import model_match_key
-from inventory.escalations.models import Escalation, WarrantyCoverage
+from inventory.escalations.models import (
+    Escalation,
+    ExportBatch,
+    ExportBatchRow,
+    WarrantyCoverage,
+)
 from inventory.lifecycle import ACTIONS, DeviceContext, State, plan_transition
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
@@ -216,13 +221,9 @@ async def test_histories_follow_lifecycle(db) -> None:
         assert device.repair_return_state == expected_return, tag
         assert device.escalation_vendor_id == (vendor_ids[vendor] if vendor else None), tag
 
-    # The demo's escalations are open or closed; the steps between (export batches, RMA
-    # numbers, shipping) are left for the demo's users to take.
-    assert seen_actions == set(ACTIONS) - {
-        "escalation_export",
-        "vendor_acknowledge",
-        "ship_to_vendor",
-    }
+    # Every action appears: claims get RMA numbers and ship in the histories, and the claims
+    # still open at the end go into an export batch per vendor.
+    assert seen_actions == set(ACTIONS)
     assert {device.state for device in devices} >= {
         "received",
         "enrolled",
@@ -257,6 +258,55 @@ async def test_replacements_link_both_devices(db) -> None:
         assert first.occurred_at == last.occurred_at
     replacements = [device for device in devices if device.replaces_device_id is not None]
     assert len(replacements) == len(replaced)
+
+
+async def test_escalations_match_their_device_steps(db) -> None:
+    await load(db)
+    _devices, events = await fleet(db)
+    async with db.read() as session:
+        escalations = list(await session.scalars(select(Escalation).order_by(Escalation.id)))
+        batches = list(await session.scalars(select(ExportBatch)))
+        batch_rows = list(await session.scalars(select(ExportBatchRow)))
+
+    expected = {
+        "vendor_acknowledge": "acknowledged",
+        "ship_to_vendor": "shipped",
+        "escalation_export": "exported",
+    }
+    for escalation in escalations:
+        history = [event for event in events[escalation.device_id]]
+        opened = next(
+            event
+            for event in history
+            if event.action == "escalate" and event.occurred_at == escalation.opened_at
+        )
+        later = [event for event in history if event.sequence > opened.sequence]
+        steps = []
+        for event in later:
+            if event.action in ("vendor_return", "vendor_deny", "vendor_replace"):
+                steps.append(event)
+                break
+            if event.action in expected:
+                steps.append(event)
+        if escalation.state == "closed":
+            assert steps and steps[-1].action in ("vendor_return", "vendor_deny", "vendor_replace")
+        else:
+            assert steps and expected[steps[-1].action] == escalation.state, escalation.id
+        acknowledged = [step for step in steps if step.action == "vendor_acknowledge"]
+        if acknowledged:
+            assert escalation.rma_number == acknowledged[0].data["rma_number"]
+        shipped = [step for step in steps if step.action == "ship_to_vendor"]
+        if shipped:
+            assert escalation.tracking_number == shipped[0].data["tracking_number"]
+
+    # The claims open at the end went out in one batch per vendor, dated before NOW.
+    exported = [escalation for escalation in escalations if escalation.state == "exported"]
+    assert exported
+    assert not [escalation for escalation in escalations if escalation.state == "open"]
+    assert len(batches) == len({escalation.vendor_id for escalation in exported})
+    assert sum(batch.row_count for batch in batches) == len(exported) == len(batch_rows)
+    assert all(batch.created_at < NOW for batch in batches)
+    assert {row.escalation_id for row in batch_rows} == {e.id for e in exported}
 
 
 async def test_identifiers_are_unique_text(db) -> None:
@@ -310,7 +360,8 @@ async def snapshot(db: Database) -> dict[str, Any]:
                         site_codes[event.site_id],
                         event.occurred_at,
                         event.notes,
-                        event.data,
+                        # Batch and escalation ids differ from one load to the next.
+                        sorted(event.data) if event.action == "escalation_export" else event.data,
                     )
                     for event in events[device.id]
                 ],
@@ -324,7 +375,9 @@ async def wipe(db: Database) -> None:
     async with db.write() as session:
         await session.execute(delete(DeviceEvent))
         await session.execute(delete(WarrantyCoverage))
+        await session.execute(delete(ExportBatchRow))
         await session.execute(delete(Escalation))
+        await session.execute(delete(ExportBatch))
         await session.execute(update(Device).values(replaces_device_id=None))
         await session.execute(update(Device).values(replaced_by_device_id=None))
         await session.execute(delete(Device))

@@ -138,6 +138,7 @@ _VENDOR_DENIALS_DAMAGE = (
     "Liquid damage voids the warranty",
     "Physical damage is not covered by the warranty",
 )
+_CARRIERS = ("UPS", "FedEx", "USPS")
 _OVERRIDE_REASONS = (
     "Known defect in this model; the vendor agreed to extended coverage",
     "Fault reported before the warranty ended",
@@ -212,6 +213,8 @@ class _Walk:
     reported: _Problem | None = None
     vendor_denied: bool = False
     vendor_returned: bool = False
+    # How far the open escalation has gone: "open", "acknowledged" or "shipped".
+    vendor_stage: str = ""
     collected: bool = False
     salvage_reason: str = ""
 
@@ -762,6 +765,7 @@ class FleetGenerator:
                 data["problem"] = problem.problem
                 if not covered:
                     data["warranty_override_reason"] = self.rng.choice(_OVERRIDE_REASONS)
+                walk.vendor_stage = "open"
                 return _Step("escalate", data, at)
             roll = self.rng.random()
         if roll < (0.25 if walk.vendor_denied else 0.08):
@@ -770,9 +774,27 @@ class FleetGenerator:
         return _Step("complete_repair", data, at)
 
     def _after_with_vendor(self, walk: _Walk) -> _Step | None:
+        # Most claims get an RMA number within days and the device ships under it; some are
+        # repaired on site or refused before either.
+        if walk.vendor_stage == "open" and self.rng.random() < 0.85:
+            at = self._later(walk.at, self._gap(1, 2))
+            if at is None:
+                return None
+            walk.vendor_stage = "acknowledged"
+            rma = f"RMA{self.rng.randrange(10**8):08d}"
+            return _Step("vendor_acknowledge", {"rma_number": rma}, at)
+        if walk.vendor_stage == "acknowledged" and self.rng.random() < 0.8:
+            at = self._later(walk.at, self._gap(1, 2))
+            if at is None:
+                return None
+            walk.vendor_stage = "shipped"
+            carrier = self.rng.choice(_CARRIERS)
+            tracking = f"{carrier[:2].upper()}{self.rng.randrange(10**12):012d}"
+            return _Step("ship_to_vendor", {"carrier": carrier, "tracking_number": tracking}, at)
         at = self._later(walk.at, self._gap(5, 12))
         if at is None:
             return None
+        walk.vendor_stage = ""
         covered = walk.problem is not None and walk.problem.covered
         roll = self.rng.random()
         if roll < (0.7 if covered else 0.15):

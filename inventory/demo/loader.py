@@ -11,15 +11,16 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from inventory.audit import event_hash
+from inventory.config import Settings
 from inventory.db import Database
 from inventory.demo.fleet import DemoTechnician, FleetGenerator, PlannedDevice, make_technicians
 from inventory.demo.sources import (
@@ -33,6 +34,7 @@ from inventory.demo.sources import (
 from inventory.demo.sources import vendor_code as make_vendor_code
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import normalize_name
+from inventory.escalations.batches import create_batch_in
 from inventory.escalations.models import Escalation, WarrantyCoverage
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
@@ -68,6 +70,7 @@ class DemoLoadError(click.ClickException):
 class _Counts:
     sites: int = 0
     vendors: int = 0
+    batches: int = 0
     models: int = 0
     technicians: int = 0
     devices: int = 0
@@ -141,6 +144,7 @@ async def load_demo(
                 db=db,
                 devices_per_student=devices_per_student,
             )
+            counts.batches = await _export_open_escalations(session, db.settings, reference)
     except IntegrityError:
         # Another process may have loaded the demo between our check and our insert.
         if if_empty:
@@ -159,7 +163,8 @@ async def load_demo(
     summary = (
         f"Loaded the demo district in {seconds:.1f} s: {counts.sites} sites, "
         f"{counts.technicians} technicians, {counts.vendors} vendors, "
-        f"{counts.models} device models, {counts.devices} devices, {counts.events} events."
+        f"{counts.models} device models, {counts.devices} devices, {counts.events} events, "
+        f"{counts.batches} vendor export batches."
     )
     if catalog.duplicates:
         summary += (
@@ -200,6 +205,28 @@ async def _load(
     for chunk in generator.generate(schools, devices_per_student):
         await _insert_devices(connection, chunk, ids, counts)
     return counts
+
+
+async def _export_open_escalations(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Put the escalations still open at `now` into one export batch per vendor.
+
+    The generated histories take escalations through RMA numbers and shipping but not
+    through exports, which need batches; this makes the batches a nightly export would have
+    made, dated just before `now`. Returns the number of batches.
+    """
+    at = now - timedelta(seconds=1)
+    rows = await session.execute(
+        select(VENDORS.c.code, ESCALATIONS.c.id)
+        .join(VENDORS, VENDORS.c.id == ESCALATIONS.c.vendor_id)
+        .where(ESCALATIONS.c.state == "open", ESCALATIONS.c.opened_at < at)
+        .order_by(VENDORS.c.code, ESCALATIONS.c.id)
+    )
+    by_vendor: dict[str, list[int]] = {}
+    for code, escalation_id in rows:
+        by_vendor.setdefault(code, []).append(escalation_id)
+    for code, escalation_ids in by_vendor.items():
+        await create_batch_in(session, settings, code, None, escalation_ids=escalation_ids, at=at)
+    return len(by_vendor)
 
 
 @dataclass
@@ -458,6 +485,8 @@ def _escalation_rows(
                 "technician_id": ids.technicians[event.technician.employee_number]
                 if event.technician
                 else None,
+                "rma_number": None,
+                "tracking_number": None,
                 "resolution": None,
                 "replacement_device_id": None,
                 "opened_at": event.occurred_at,
@@ -465,6 +494,18 @@ def _escalation_rows(
                 "closed_at": None,
             }
             rows.append(current)
+        elif current is not None and event.action == "vendor_acknowledge":
+            current.update(
+                state="acknowledged",
+                rma_number=event.data["rma_number"],
+                updated_at=event.occurred_at,
+            )
+        elif current is not None and event.action == "ship_to_vendor":
+            current.update(
+                state="shipped",
+                tracking_number=event.data["tracking_number"],
+                updated_at=event.occurred_at,
+            )
         elif current is not None and event.action in _OUTCOMES:
             current.update(
                 state="closed",

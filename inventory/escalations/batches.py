@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, insert, select, update
@@ -29,7 +30,6 @@ from inventory.logs import request_id_var
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.timeutil import district_today
-from inventory.types import utc_now
 from inventory.vendors.models import Vendor
 from inventory.vendors.service import find_vendor
 
@@ -88,82 +88,98 @@ async def create_batch(
     escalation_ids: list[int] | None = None,
 ) -> BatchRead:
     """Export the vendor's open escalations (or the ones named) as a new batch."""
-    settings = db.settings
     async with db.write() as session:
-        vendor = await find_vendor(session, vendor_code, principal)
-        _may_export(principal, vendor)
-        query = (
-            select(
-                Escalation,
-                Device.asset_tag,
-                Device.serial_number,
-                Device.warranty_end,
-                DeviceModel.manufacturer,
-                DeviceModel.model,
-                Site.code,
-                Site.name,
-                Technician.name,
-            )
-            .join(Device, Device.id == Escalation.device_id)
-            .join(DeviceModel, DeviceModel.id == Device.model_id)
-            .join(Site, Site.id == Device.site_id)
-            .outerjoin(Technician, Technician.id == Escalation.technician_id)
-            .where(Escalation.vendor_id == vendor.id, Escalation.state == EscalationState.OPEN)
-            .order_by(Escalation.id)
-            # On PostgreSQL two exports at once wait for each other instead of both taking
-            # the same escalations; SQLite's write transaction already serializes them.
-            .with_for_update(of=[Escalation, Device])
+        return await create_batch_in(
+            session, db.settings, vendor_code, principal, escalation_ids=escalation_ids
         )
-        if escalation_ids is not None:
-            requested = set(escalation_ids)
-            query = query.where(Escalation.id.in_(requested))
-        rows = (await session.execute(query)).all()
-        if escalation_ids is not None:
-            missing = sorted(requested - {row[0].id for row in rows})
-            if missing:
-                listed = ", ".join(map(str, missing[:20]))
-                raise InvalidInputError(
-                    f"Escalations {listed} are not open escalations of vendor {vendor.code!r}; "
-                    "only escalations not yet exported can go into a batch.",
-                    escalation_ids=missing[:20],
-                )
-        if not rows:
-            raise ConflictError(
-                f"Vendor {vendor.code!r} has no escalations waiting to be exported.",
-                vendor=vendor.code,
-            )
-        profile = get_profile(vendor.profile)
-        contents = [_snapshot(row, settings) for row in rows]
-        batch = ExportBatch(
-            vendor_id=vendor.id or 0,
-            profile=profile.name,
-            row_count=len(rows),
-            checksum=checksum(contents),
-            created_by=principal.username if principal else None,
-            created_by_user_id=principal.user_id if principal else None,
+
+
+async def create_batch_in(
+    session: AsyncSession,
+    settings: Settings,
+    vendor_code: str,
+    principal: Principal | None,
+    *,
+    escalation_ids: list[int] | None = None,
+    at: datetime | None = None,
+) -> BatchRead:
+    """`create_batch` inside an open write transaction; `at` dates the batch and its events."""
+    vendor = await find_vendor(session, vendor_code, principal)
+    _may_export(principal, vendor)
+    query = (
+        select(
+            Escalation,
+            Device.asset_tag,
+            Device.serial_number,
+            Device.warranty_end,
+            DeviceModel.manufacturer,
+            DeviceModel.model,
+            Site.code,
+            Site.name,
+            Technician.name,
         )
-        session.add(batch)
-        await session.flush()
-        assert batch.id is not None
-        batch_rows = [
-            {
-                "batch_id": batch.id,
-                "position": position,
-                "escalation_id": row[0].id,
-                "content": content,
-            }
-            for position, (row, content) in enumerate(zip(rows, contents, strict=True), start=1)
-        ]
-        for start in range(0, len(batch_rows), _INSERT_CHUNK):
-            await session.execute(insert(ExportBatchRow), batch_rows[start : start + _INSERT_CHUNK])
-        await _mark_exported(session, batch, principal)
-        return batch_read(batch, vendor.code, settings)
+        .join(Device, Device.id == Escalation.device_id)
+        .join(DeviceModel, DeviceModel.id == Device.model_id)
+        .join(Site, Site.id == Device.site_id)
+        .outerjoin(Technician, Technician.id == Escalation.technician_id)
+        .where(Escalation.vendor_id == vendor.id, Escalation.state == EscalationState.OPEN)
+        .order_by(Escalation.id)
+        # On PostgreSQL two exports at once wait for each other instead of both taking
+        # the same escalations; SQLite's write transaction already serializes them.
+        .with_for_update(of=[Escalation, Device])
+    )
+    if escalation_ids is not None:
+        requested = set(escalation_ids)
+        query = query.where(Escalation.id.in_(requested))
+    rows = (await session.execute(query)).all()
+    if escalation_ids is not None:
+        missing = sorted(requested - {row[0].id for row in rows})
+        if missing:
+            listed = ", ".join(map(str, missing[:20]))
+            raise InvalidInputError(
+                f"Escalations {listed} are not open escalations of vendor {vendor.code!r}; "
+                "only escalations not yet exported can go into a batch.",
+                escalation_ids=missing[:20],
+            )
+    if not rows:
+        raise ConflictError(
+            f"Vendor {vendor.code!r} has no escalations waiting to be exported.",
+            vendor=vendor.code,
+        )
+    profile = get_profile(vendor.profile)
+    contents = [_snapshot(row, settings) for row in rows]
+    batch = ExportBatch(
+        vendor_id=vendor.id or 0,
+        profile=profile.name,
+        row_count=len(rows),
+        checksum=checksum(contents),
+        created_by=principal.username if principal else None,
+        created_by_user_id=principal.user_id if principal else None,
+    )
+    if at is not None:
+        batch.created_at = at
+    session.add(batch)
+    await session.flush()
+    assert batch.id is not None
+    batch_rows = [
+        {
+            "batch_id": batch.id,
+            "position": position,
+            "escalation_id": row[0].id,
+            "content": content,
+        }
+        for position, (row, content) in enumerate(zip(rows, contents, strict=True), start=1)
+    ]
+    for start in range(0, len(batch_rows), _INSERT_CHUNK):
+        await session.execute(insert(ExportBatchRow), batch_rows[start : start + _INSERT_CHUNK])
+    await _mark_exported(session, batch, principal)
+    return batch_read(batch, vendor.code, settings)
 
 
 async def _mark_exported(
     session: AsyncSession, batch: ExportBatch, principal: Principal | None
 ) -> None:
-    now = utc_now()
+    now = batch.created_at
     in_batch = select(ExportBatchRow.escalation_id).where(ExportBatchRow.batch_id == batch.id)
     await session.execute(
         update(Escalation)
@@ -200,7 +216,7 @@ async def _mark_exported(
             "occurred_at": now,
             "recorded_at": now,
             "notes": None,
-            "data": {"batch": str(batch.id), "escalation": escalation_id},
+            "data": {"batch": str(batch.id), "escalation": str(escalation_id)},
             "request_id": request_id_var.get(),
             "idempotency_key": None,
         }
