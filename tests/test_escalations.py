@@ -12,20 +12,22 @@ from typing import Any
 
 import openpyxl
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from inventory.accounts.service import create_user
 from inventory.db import Database
-from inventory.devices.models import DeviceEvent
+from inventory.devices.models import Device, DeviceEvent
 from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
 from inventory.escalations.batches import create_batch
 from inventory.escalations.coverage import coverage_end, covers, warranty_end
 from inventory.escalations.exports import neutralize, restore
-from inventory.escalations.models import Escalation
+from inventory.escalations.models import Escalation, ExportBatch
 from inventory.escalations.profiles import get_profile
 from inventory.vendors.schemas import VendorCreate
 from inventory.vendors.service import create_vendor
-from tests.conftest import token_for
+from tests.conftest import PASSWORD, sign_in, token_for
 from tests.factories import make_world, receive, run_cli
 
 DATA = Path(__file__).parent / "data" / "vendor"
@@ -514,6 +516,123 @@ async def test_vendor_page_lists_claims_and_batches(page_client: Any, db: Databa
     page = await page_client.get("/vendors/acer")
     assert page.status_code == 200, page.text
     assert "T950" in page.text
-    assert f"/api/v1/batches/{batch.id}/download?format=xlsx" in page.text
+    assert f"/vendors/acer/batches/{batch.id}/download?format=xlsx" in page.text
     assert "Tried a known good charger" in page.text
     assert (await page_client.get("/vendors/nobody")).status_code == 404
+
+
+async def _escalated_by_service(db: Database, tag: str) -> None:
+    await receive(db, tag)
+    for action, data in [
+        (
+            "enroll",
+            {
+                "operating_system": "ChromeOS",
+                "management_profile": "s",
+                "user_profile_kind": "student",
+            },
+        ),
+        ("open_repair", {"problem": "no power"}),
+        ("escalate", {"vendor": "acer", "problem": "no power"}),
+    ]:
+        await apply_action(db, tag, ActionRequest(action=action, technician="000123", data=data))
+
+
+async def test_vendor_user_works_through_the_page_forms(app: Any, db: Database) -> None:
+    """A vendor user exports, downloads, checks and sends replies with the page's forms."""
+    await make_world(db)
+    await create_vendor(db, VendorCreate(code="dell", name="Dell"))
+    await create_user(db, "acer-claims", "vendor", PASSWORD, vendor="acer")
+    for tag in ("T960", "T961", "T962"):
+        await _escalated_by_service(db, tag)
+
+    async with AsyncTestClient(app=app, base_url="https://testserver.local") as browser:
+        assert (await sign_in(browser, "acer-claims")).status_code == 303
+        page = await browser.get("/vendors/acer")
+        assert "Export the 3 escalations not yet exported" in page.text
+        token = {"_csrf_token": browser.cookies.get("inventory_csrf", "")}
+
+        made = await browser.post("/vendors/acer/batches", data=token, follow_redirects=False)
+        assert made.status_code == 303
+        page = await browser.get(made.headers["location"])
+        assert "made with 3 escalations" in page.text
+        async with db.read() as session:
+            batch_id = await session.scalar(select(func.max(ExportBatch.id)))
+        link = f"/vendors/acer/batches/{batch_id}/download?format=csv"
+        assert link in page.text
+        download = await browser.get(link)
+        assert download.status_code == 200, download.text
+        rows = _csv_rows(download.content)
+        assert [row["Asset Tag"] for row in rows] == ["T960", "T961", "T962"]
+        # Another vendor's page and a batch under another vendor's name are not there.
+        assert (await browser.get("/vendors/dell")).status_code == 404
+        assert (await browser.get(f"/vendors/dell/batches/{batch_id}/download")).status_code == 404
+
+        # A reply file with one bad row: checked whole, nothing applied, the row named.
+        rows[0]["RMA Number"] = "RMA-1"
+        rows[1]["Outcome"] = "fixed"
+        bad = await browser.post(
+            "/vendors/acer/replies",
+            data=token,
+            files={"file": ("replies.csv", _reply_csv(rows), "text/csv")},
+        )
+        assert bad.status_code == 422
+        assert "Nothing was applied" in bad.text
+        assert "fixed" in bad.text
+        assert (await _states(db)) == {"T960": "exported", "T961": "exported", "T962": "exported"}
+
+        rows[1]["Outcome"] = ""
+        rows[1]["RMA Number"] = "RMA-2"
+        checked = await browser.post(
+            "/vendors/acer/replies",
+            data={**token, "check_only": "1"},
+            files={"file": ("replies.csv", _reply_csv(rows), "text/csv")},
+        )
+        assert checked.status_code == 200
+        assert "nothing was changed yet" in checked.text
+        assert (await _states(db))["T960"] == "exported"
+        applied = await browser.post(
+            "/vendors/acer/replies",
+            data=token,
+            files={"file": ("replies.csv", _reply_csv(rows), "text/csv")},
+        )
+        assert applied.status_code == 200
+        assert "Replies applied" in applied.text
+        assert (await _states(db)) == {
+            "T960": "acknowledged",
+            "T961": "acknowledged",
+            "T962": "exported",
+        }
+
+        # One claim at a time: deny the third with a reason.
+        async with db.read() as session:
+            third = await session.scalar(
+                select(Escalation.id)
+                .join(Device, Device.id == Escalation.device_id)
+                .where(Device.asset_tag == "T962")
+            )
+        reply = await browser.post(
+            f"/vendors/acer/escalations/{third}/reply",
+            data={**token, "outcome": "denied", "reason": "Liquid damage"},
+            follow_redirects=False,
+        )
+        assert reply.status_code == 303
+        assert (await _states(db))["T962"] == "closed"
+        refused = await browser.post(
+            f"/vendors/acer/escalations/{third}/reply",
+            data={**token, "outcome": "repaired"},
+        )
+        assert refused.status_code == 422
+        # The form without its CSRF token is refused.
+        forged = await browser.post("/vendors/acer/batches", data={})
+        assert forged.status_code == 403
+
+
+async def _states(db: Database) -> dict[str, str]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Device.asset_tag, Escalation.state).join(
+                Device, Device.id == Escalation.device_id
+            )
+        )
+        return dict(rows.all())

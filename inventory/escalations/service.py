@@ -368,12 +368,16 @@ async def list_escalations(
     *,
     vendor: str | None = None,
     state: str | None = None,
+    open_only: bool = False,
     asset_tag: str | None = None,
     cursor: str | None = None,
     limit: int = 100,
 ) -> Page[EscalationRead]:
+    """List escalations the principal may see, by id; `open_only` leaves out closed ones."""
     limit = check_limit(limit, 500)
     query = scope_escalations(escalation_query(), principal)
+    if open_only:
+        query = query.where(Escalation.state != EscalationState.CLOSED.value)
     if state is not None:
         if state not in set(EscalationState):
             raise InvalidInputError(

@@ -11,19 +11,21 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Stream, Template
 
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.deps import DatabaseDep, PrincipalDep
-from inventory.errors import ServiceError
+from inventory.errors import NotFoundError, ServiceError
 from inventory.escalations import batches, replies, service
-from inventory.escalations.controller import MAX_REPLY_BYTES, upload
-from inventory.escalations.rules import OPEN_STATES
+from inventory.escalations.controller import MAX_REPLY_BYTES, batch_stream, upload
 from inventory.escalations.schemas import VendorUpdateReport
 from inventory.vendors.service import get_vendor
 from inventory.web.errors import HTML_EXCEPTION_HANDLERS
+
+# Open escalations listed with a reply form each; a vendor with more replies by file.
+OPEN_SHOWN = 500
 
 
 async def _page(
@@ -38,19 +40,17 @@ async def _page(
     status_code: int = 200,
 ) -> Template:
     vendor = await get_vendor(db, code, principal)
-    open_items = []
-    for state in sorted(OPEN_STATES):
-        page = await service.list_escalations(
-            db, principal, vendor=vendor.code, state=state, limit=500
-        )
-        open_items.extend(page.items)
-    open_items.sort(key=lambda item: item.id)
+    listed = await service.list_escalations(
+        db, principal, vendor=vendor.code, open_only=True, limit=OPEN_SHOWN
+    )
+    open_items = listed.items
     waiting = sum(item.state == "open" for item in open_items)
     return Template(
         template_name="vendor.html",
         context={
             "vendor": vendor,
             "escalations": open_items,
+            "more": listed.next_cursor is not None,
             "waiting": waiting,
             "batches": await batches.list_batches(db, vendor.code, principal),
             "message": message or request.query_params.get("done"),
@@ -71,6 +71,21 @@ class VendorPageController(Controller):
         self, request: Request, db: DatabaseDep, principal: PrincipalDep, code: FromPath[str]
     ) -> Template:
         return await _page(request, db, principal, code)
+
+    @get("/vendors/{code:str}/batches/{batch_id:int}/download", name="vendor_batch_download")
+    async def download(
+        self,
+        db: DatabaseDep,
+        principal: PrincipalDep,
+        code: FromPath[str],
+        batch_id: FromPath[int],
+        format: FromQuery[str] = "csv",
+    ) -> Stream:
+        """The batch file for a signed-in user; the API's download takes a token instead."""
+        batch, _profile = await batches.get_batch(db, batch_id, principal)
+        if batch.vendor != code:
+            raise NotFoundError(f"Export batch {batch_id} not found.", batch=batch_id)
+        return await batch_stream(db, principal, batch_id, format)
 
     @post("/vendors/{code:str}/batches", name="vendor_batch")
     async def create_batch(
