@@ -23,7 +23,7 @@ from inventory.devices.service import apply_action
 from inventory.escalations.batches import create_batch
 from inventory.escalations.coverage import coverage_end, covers, warranty_end
 from inventory.escalations.exports import neutralize, restore
-from inventory.escalations.models import Escalation, ExportBatch
+from inventory.escalations.models import Escalation, ExportBatch, WarrantyCoverage
 from inventory.escalations.profiles import get_profile
 from inventory.vendors.schemas import VendorCreate
 from inventory.vendors.service import create_vendor
@@ -636,3 +636,78 @@ async def _states(db: Database) -> dict[str, str]:
             )
         )
         return dict(rows.all())
+
+
+async def test_device_page_lists_and_adds_coverages(page_client: Any, db: Database) -> None:
+    await make_world(db)
+    await receive(db, "T970", warranty_start=date(2024, 1, 31), warranty_end=date(2027, 1, 30))
+    page = await page_client.get("/a/T970")
+    assert "Add a coverage" in page.text
+    assert "2027-01-30" in page.text
+    token = page_client.cookies.get("inventory_csrf", "")
+
+    added = await page_client.post(
+        "/a/T970/warranty",
+        data={
+            "_csrf_token": token,
+            "kind": "accidental_damage",
+            "start": "2024-01-31",
+            "months": "1",
+            "reference": "ADP-77",
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    page = await page_client.get(added.headers["location"])
+    assert "Warranty coverage added." in page.text
+    assert "2024-02-29" in page.text
+    assert "ADP-77" in page.text
+
+    # Both an end and a length: refused with the reason, the form kept, nothing stored.
+    refused = await page_client.post(
+        "/a/T970/warranty",
+        data={
+            "_csrf_token": token,
+            "kind": "extended",
+            "start": "2027-01-31",
+            "months": "12",
+            "end": "2028-01-30",
+            "reference": "EXT-1",
+        },
+    )
+    assert refused.status_code == 422
+    assert "months" in refused.text
+    assert 'value="EXT-1"' in refused.text
+    async with db.read() as session:
+        kinds = sorted(
+            (
+                await session.scalars(
+                    select(WarrantyCoverage.kind)
+                    .join(Device, Device.id == WarrantyCoverage.device_id)
+                    .where(Device.asset_tag == "T970")
+                )
+            ).all()
+        )
+    assert kinds == ["accidental_damage", "base"]
+    bad_date = await page_client.post(
+        "/a/T970/warranty", data={"_csrf_token": token, "start": "31/01/2024", "months": "3"}
+    )
+    assert bad_date.status_code == 422
+    assert "start" in bad_date.text
+
+
+async def test_site_user_sees_coverages_but_cannot_add(app: Any, db: Database) -> None:
+    await make_world(db)
+    await receive(db, "T971")
+    await create_user(db, "school-office", "site", PASSWORD, sites=["01M015"])
+    async with AsyncTestClient(app=app, base_url="https://testserver.local") as browser:
+        assert (await sign_in(browser, "school-office")).status_code == 303
+        page = await browser.get("/a/T971")
+        assert page.status_code == 200
+        assert "Warranty coverages" in page.text
+        assert "Add a coverage" not in page.text
+        token = browser.cookies.get("inventory_csrf", "")
+        refused = await browser.post(
+            "/a/T971/warranty", data={"_csrf_token": token, "start": "2025-01-01", "months": "12"}
+        )
+        assert refused.status_code == 403

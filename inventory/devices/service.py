@@ -396,6 +396,15 @@ def _redact_event(principal: Principal | None, event: EventRead) -> EventRead:
     return event
 
 
+async def find_visible_device(
+    session: AsyncSession, asset_tag: str, principal: Principal | None
+) -> Device:
+    """Return the device with `asset_tag` if `principal` may see it, else NotFoundError."""
+    device = await find_device(session, asset_tag)
+    _hide_unless_visible(principal, device)
+    return device
+
+
 def _hide_unless_visible(actor: Principal | None, device: Device) -> None:
     # The same response as for a tag that does not exist, so existence does not leak.
     if actor is not None and not actor.may_see_device(device.site_id, device.escalation_vendor_id):

@@ -13,9 +13,8 @@ from pydantic import Field
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.deps import DatabaseDep, PrincipalDep
-from inventory.devices.service import find_device
-from inventory.errors import InvalidInputError, NotFoundError
-from inventory.escalations import batches, replies, service
+from inventory.errors import InvalidInputError
+from inventory.escalations import batches, replies, service, warranty
 from inventory.escalations.exports import FORMATS, csv_chunks, file_chunks, json_chunks, xlsx_file
 from inventory.escalations.schemas import (
     BatchCreate,
@@ -51,14 +50,7 @@ class CoverageController(Controller):
     async def list_coverages(
         self, db: DatabaseDep, principal: PrincipalDep, asset_tag: FromPath[str]
     ) -> list[CoverageRead]:
-        async with db.read() as session:
-            device = await find_device(session, asset_tag)
-            if not principal.may_see_device(device.site_id, device.escalation_vendor_id):
-                raise NotFoundError(
-                    f"Device with asset tag {asset_tag!r} not found.", asset_tag=asset_tag
-                )
-            assert device.id is not None
-            return await service.list_coverages(session, device.id)
+        return await warranty.device_coverages(db, asset_tag, principal)
 
     @post("/", summary="Add a warranty coverage", status_code=201, opt={"access": "staff"})
     async def add_coverage(
@@ -68,12 +60,7 @@ class CoverageController(Controller):
         asset_tag: FromPath[str],
         data: JSONBody[CoverageCreate],
     ) -> list[CoverageRead]:
-        async with db.write() as session:
-            device = await find_device(session, asset_tag)
-            coverage = await service.resolve_coverage(session, data)
-            await service.add_coverages(session, device, [coverage], principal.username)
-            assert device.id is not None
-            return await service.list_coverages(session, device.id)
+        return await warranty.add_device_coverage(db, asset_tag, data, principal)
 
 
 class EscalationController(Controller):

@@ -30,6 +30,9 @@ from inventory.errors import (
     ServiceError,
     lifecycle_error_to_service_error,
 )
+from inventory.escalations import warranty
+from inventory.escalations.coverage import CoverageKind
+from inventory.escalations.schemas import CoverageCreate
 from inventory.lifecycle import LifecycleError
 from inventory.sites import service as sites
 from inventory.timeutil import district_today
@@ -218,6 +221,8 @@ class PageController(Controller):
         notice = None
         if done and (done in ACTION_FIELDS or done == "receive"):
             notice = f"{action_label(done)} recorded."
+        elif done == "coverage":
+            notice = "Warranty coverage added."
         return await _device_page(
             request, db, principal, asset_tag, cursor=_blank_to_none(cursor), notice=notice
         )
@@ -269,6 +274,34 @@ class PageController(Controller):
             )
         target = device_url(asset_tag.strip())
         return Redirect(path=f"{target}?{urlencode({'done': action})}", status_code=303)
+
+    @post("/a/{asset_tag:str}/warranty", name="device_coverage", opt={"access": "staff"})
+    async def device_coverage(
+        self, request: Request, db: DatabaseDep, principal: PrincipalDep, asset_tag: FromPath[str]
+    ) -> Response[Any]:
+        """Add a warranty coverage from the device page's form."""
+        form = {key: str(value).strip() for key, value in (await request.form()).items()}
+        try:
+            fields = ("kind", "start", "end", "months", "vendor", "reference")
+            given = {name: form[name] for name in fields if form.get(name)}
+            data = CoverageCreate.model_validate(given)
+            await warranty.add_device_coverage(db, asset_tag, data, principal)
+        except (ServiceError, ValidationError) as exc:
+            status = _error_status(exc)
+            if status == 404:
+                raise
+            return await _device_page(
+                request,
+                db,
+                principal,
+                asset_tag,
+                error=_error_text(exc),
+                status_code=status,
+                open_action="coverage",
+                form=form,
+            )
+        target = f"{device_url(asset_tag.strip())}?{urlencode({'done': 'coverage'})}#warranty"
+        return Redirect(path=target, status_code=303)
 
     @post("/a/{asset_tag:str}/receive", name="device_receive")
     async def device_receive(
@@ -399,6 +432,9 @@ async def _device_page(
             "first_url": f"{device_url(device.asset_tag)}#history" if cursor else None,
             "next_url": next_url,
             "actions": [(action, action_label(action), form_fields(action)) for action in actions],
+            "coverages": await warranty.device_coverages(db, device.asset_tag, principal),
+            "coverage_kinds": [kind.value for kind in CoverageKind],
+            "may_add_coverage": principal is not None and principal.is_staff,
             "is_admin": principal is not None and principal.is_admin,
             # A fresh key per page view: a double-tapped or resent form is applied once.
             "idempotency_key": uuid.uuid4().hex,
