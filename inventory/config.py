@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,47 @@ class Settings(BaseSettings):
     )
     login_window_minutes: int = Field(
         default=15, ge=1, description="Minutes over which failed sign-ins are counted."
+    )
+
+    salvage_end_of_support_months: int = Field(
+        default=6,
+        ge=0,
+        description="Salvage assessment: a device whose end of support has passed or comes "
+        "within this many months is not recommended for reuse.",
+    )
+    salvage_max_age_months: int = Field(
+        default=60,
+        ge=1,
+        description="Salvage assessment: a device older than this many months since purchase is "
+        "not recommended for reuse.",
+    )
+    salvage_repair_cost_ratio_max: Decimal = Field(
+        default=Decimal("0.5"),
+        ge=0,
+        description="Salvage assessment: a repair that costs more than this share of a "
+        "replacement (0.5 = half) is not recommended, unless a warranty covers the device.",
+    )
+    salvage_battery_health_min: int = Field(
+        default=60,
+        ge=0,
+        le=100,
+        description="Salvage assessment: a battery below this percent of its design capacity "
+        "rules out reuse.",
+    )
+    salvage_reuse_grades: str = Field(
+        default="A,B",
+        description="Salvage assessment: condition grades (A best to D worst, comma-separated) "
+        "that allow reuse.",
+    )
+    salvage_harvest_grades: str = Field(
+        default="A,B,C",
+        description="Salvage assessment: condition grades whose parts are worth harvesting "
+        "when reuse is ruled out; other grades are recommended for recycling.",
+    )
+    salvage_types_without_storage: str = Field(
+        default="monitor,projector,docking_station",
+        description="Device types (comma-separated) that hold no user data, so they need no "
+        "data sanitization record before harvest or recycling.",
     )
 
     @field_validator("base_url")

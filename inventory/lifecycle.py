@@ -49,6 +49,8 @@ SALVAGE_OUTCOMES: dict[str, State] = {
     "recycle": State.RECYCLE_PENDING,
 }
 SANITIZATION_METHODS = ("clear", "purge", "destroy")  # after NIST SP 800-88 Rev. 1
+# Given in place of a method for a device that holds no user data, such as a monitor.
+SANITIZATION_NOT_NEEDED = "not_needed"
 USER_PROFILE_KINDS = ("student", "staff", "shared", "kiosk")
 
 
@@ -406,10 +408,11 @@ def _check_data(action: Action, data: Mapping[str, Any], context: DeviceContext,
             problems["decision"] = f"{decision!r} is not one of {', '.join(SALVAGE_OUTCOMES)}"
         if decision in ("harvest", "recycle"):
             method = data.get("sanitization_method")
-            if method not in SANITIZATION_METHODS:
+            if method not in SANITIZATION_METHODS and method != SANITIZATION_NOT_NEEDED:
                 problems["sanitization_method"] = (
                     f"data sanitization is required before {decision}: give one of "
-                    f"{', '.join(SANITIZATION_METHODS)}"
+                    f"{', '.join(SANITIZATION_METHODS)}, or {SANITIZATION_NOT_NEEDED} for a "
+                    "device without storage"
                 )
     if problems:
         raise ActionDataError(action.name, problems)

@@ -14,6 +14,14 @@ from inventory.escalations.models import (
     ExportBatchRow,
     WarrantyCoverage,
 )
+from inventory.salvage.models import (
+    DeviceEndOfSupport,
+    HarvestedPart,
+    RecyclingBatch,
+    RecyclingBatchDevice,
+    SalvageAssessment,
+    Sanitization,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -21,13 +29,19 @@ from inventory.vendors.models import Vendor
 __all__ = [
     "ApiToken",
     "Device",
+    "DeviceEndOfSupport",
     "DeviceEvent",
     "DeviceModel",
     "Escalation",
     "ExportBatch",
     "ExportBatchRow",
+    "HarvestedPart",
     "IdempotencyRecord",
     "LoginFailure",
+    "RecyclingBatch",
+    "RecyclingBatchDevice",
+    "SalvageAssessment",
+    "Sanitization",
     "Site",
     "TagReservation",
     "Technician",

@@ -364,6 +364,16 @@ async def _acting_technician(
     return None
 
 
+async def acting_technician(
+    session: AsyncSession, actor: Principal | None, requested: str | None
+) -> Technician | None:
+    """Return the technician a step names, by the same rules as a lifecycle action.
+
+    Raises ForbiddenError when the actor may not name that technician.
+    """
+    return await _acting_technician(session, actor, requested)
+
+
 def _check_role_may_act(actor: Principal | None, action: str, device: Device) -> None:
     known = ACTIONS.get(action)
     if known is not None and not known.offered:

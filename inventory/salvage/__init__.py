@@ -1,0 +1,2 @@
+"""Salvage assessments, data sanitization, harvested parts, recycling batches and end of
+support."""
