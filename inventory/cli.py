@@ -20,6 +20,7 @@ from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseNotMigratedError, DatabaseUnavailableError
 from inventory.errors import ServiceError
 from inventory.logs import configure_logging
+from inventory.salvage.cli import end_of_support_group, recycling_group, salvage_group
 
 T = TypeVar("T")
 
@@ -606,6 +607,14 @@ def escalations_list(vendor: str | None, state: str | None) -> None:
 
     for line in _run_with_db(_settings(), lambda db: list_all(db, vendor, state)):
         click.echo(line)
+
+
+# Command groups defined in the domain packages, which run through these two names.
+load_settings = _settings
+run_with_db = _run_with_db
+main.add_command(salvage_group)
+main.add_command(recycling_group)
+main.add_command(end_of_support_group)
 
 
 if __name__ == "__main__":
