@@ -159,6 +159,17 @@ class Settings(BaseSettings):
             raise ValueError(f"INVENTORY_TIMEZONE {value!r} is not an IANA time zone name") from exc
         return value
 
+    @field_validator("salvage_reuse_grades", "salvage_harvest_grades")
+    @classmethod
+    def _known_grades(cls, value: str) -> str:
+        grades = {part.strip().upper() for part in value.split(",") if part.strip()}
+        unknown = sorted(grades - {"A", "B", "C", "D"})
+        if unknown:
+            raise ValueError(
+                f"unknown condition grades {', '.join(unknown)}; use some of A, B, C, D"
+            )
+        return value
+
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:
         if not self.base_url:

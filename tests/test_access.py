@@ -78,6 +78,7 @@ def _fill(path: str, world: dict) -> str:
         "model_id": str(world["model_id"]),
         "escalation_id": "1",
         "batch_id": "1",
+        "part_id": "1",
     }
     code = "acer" if "/vendors/" in path else "01M015"
     path = path.replace("{code}", code)

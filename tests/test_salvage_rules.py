@@ -134,3 +134,8 @@ def test_storage_by_device_type() -> None:
     assert has_storage(settings, "chromebook")
     assert not has_storage(settings, "monitor")
     assert not has_storage(settings, " PROJECTOR ")
+
+
+def test_unknown_grade_setting_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown condition grades E"):
+        Settings(environment="test", salvage_harvest_grades="A,E")
