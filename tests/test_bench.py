@@ -39,3 +39,11 @@ def test_escalation_export_benchmark_runs() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "of the bare driver" in result.stdout
+
+
+def test_recycling_benchmark_runs() -> None:
+    command = [sys.executable, "-m", "bench.recycling", "--devices", "200"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout
+    assert "bare UPDATE" in result.stdout
