@@ -23,6 +23,13 @@ from inventory.escalations.models import (
     WarrantyCoverage,
 )
 from inventory.lifecycle import ACTIONS, DeviceContext, State, plan_transition
+from inventory.salvage.models import (
+    HarvestedPart,
+    RecyclingBatch,
+    RecyclingBatchDevice,
+    SalvageAssessment,
+    Sanitization,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -373,6 +380,9 @@ async def snapshot(db: Database) -> dict[str, Any]:
 
 async def wipe(db: Database) -> None:
     async with db.write() as session:
+        for table in (HarvestedPart, RecyclingBatchDevice, RecyclingBatch, Sanitization):
+            await session.execute(delete(table))
+        await session.execute(delete(SalvageAssessment))
         await session.execute(delete(DeviceEvent))
         await session.execute(delete(WarrantyCoverage))
         await session.execute(delete(ExportBatchRow))
@@ -493,3 +503,34 @@ async def test_demo_device_moves_through_api(client, db) -> None:
         )
     assert first_new is not None
     assert first_new.prev_hash == last_hash
+
+
+async def test_demo_has_salvage_records(db) -> None:
+    from inventory.salvage.models import (
+        RecyclingBatch,
+        RecyclingBatchDevice,
+        SalvageAssessment,
+        Sanitization,
+    )
+
+    await load(db)
+    async with db.read() as session:
+        decided = list(
+            await session.scalars(select(DeviceEvent).where(DeviceEvent.action == "assess_salvage"))
+        )
+        assessments = list(await session.scalars(select(SalvageAssessment)))
+        sanitized = set(await session.scalars(select(Sanitization.device_id)))
+        recycled = set(await session.scalars(select(Device.id).where(Device.state == "recycled")))
+        in_batches = set(await session.scalars(select(RecyclingBatchDevice.device_id)))
+        batches = list(await session.scalars(select(RecyclingBatch)))
+    assert decided
+    assert len(assessments) == len(decided)
+    assert {row.decision_event_id for row in assessments} == {event.id for event in decided}
+    for event in decided:
+        if event.data["decision"] in ("harvest", "recycle"):
+            assert event.device_id in sanitized, event.device_id
+    assert recycled
+    assert recycled == in_batches
+    assert {batch.status for batch in batches} == {"closed"}
+    assert all(batch.certificate_number for batch in batches)
+    assert sum(batch.device_count for batch in batches) == len(recycled)

@@ -36,6 +36,7 @@ from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import normalize_name
 from inventory.escalations.batches import create_batch_in
 from inventory.escalations.models import Escalation, WarrantyCoverage
+from inventory.salvage.demo import add_demo_salvage
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -204,6 +205,8 @@ async def _load(
     ids = _Ids(sites=site_ids, models=model_ids, technicians=technician_ids, vendors=vendor_ids)
     for chunk in generator.generate(schools, devices_per_student):
         await _insert_devices(connection, chunk, ids, counts)
+    salvage = await add_demo_salvage(connection, db.settings, rng)
+    log.info("demo salvage records added", extra=salvage.__dict__)
     return counts
 
 
