@@ -12,6 +12,7 @@ from inventory.deps import DatabaseDep, PrincipalDep
 from inventory.errors import InvalidInputError
 from inventory.salvage import end_of_support, recycling, service
 from inventory.salvage.manifest import FORMATS, manifest_csv, manifest_pdf
+from inventory.salvage.pages import SALVAGE_PAGE_CONTROLLERS
 from inventory.salvage.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -283,4 +284,9 @@ class RecyclingController(Controller):
         )
 
 
-SALVAGE_CONTROLLERS = [SalvageController, EndOfSupportController, RecyclingController]
+SALVAGE_CONTROLLERS = [
+    SalvageController,
+    EndOfSupportController,
+    RecyclingController,
+    *SALVAGE_PAGE_CONTROLLERS,
+]
