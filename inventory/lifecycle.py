@@ -49,7 +49,7 @@ SALVAGE_OUTCOMES: dict[str, State] = {
     "recycle": State.RECYCLE_PENDING,
 }
 SANITIZATION_METHODS = ("clear", "purge", "destroy")  # after NIST SP 800-88 Rev. 1
-# Given in place of a method for a device that holds no user data, such as a monitor.
+# Given in place of a method for a device that stores no user data, such as a monitor.
 SANITIZATION_NOT_NEEDED = "not_needed"
 USER_PROFILE_KINDS = ("student", "staff", "shared", "kiosk")
 

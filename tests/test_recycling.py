@@ -242,7 +242,7 @@ async def test_cli_creates_and_closes_batch(database_url: str, db: Database, tmp
         "2026-12-10",
     )
     assert created.returncode == 0, created.stderr
-    assert "Recycling batch 1: 1 devices" in created.stdout
+    assert "Recycling batch 1: 1 device for" in created.stdout
     manifest = run_cli(database_url, "recycling", "batch", "manifest", "1")
     assert manifest.returncode == 0, manifest.stderr
     assert "0042" in manifest.stdout
@@ -276,7 +276,7 @@ async def test_cli_creates_and_closes_batch(database_url: str, db: Database, tmp
         "GCR-77",
     )
     assert closed.returncode == 0, closed.stderr
-    assert "1 devices recycled (certificate GCR-77)" in closed.stdout
+    assert "1 device recycled (certificate GCR-77)" in closed.stdout
     assert (await get_device(db, "0042")).state == "recycled"
     listed = run_cli(database_url, "recycling", "batch", "list")
     assert "closed" in listed.stdout

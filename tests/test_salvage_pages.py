@@ -81,7 +81,7 @@ async def test_forms_take_device_to_recycling(page_client: AsyncTestClient, db) 
     )
     assert created.status_code == 303, created.text
     batch_page = await page_client.get(created.headers["location"])
-    assert "Batch 1 made with 1 devices." in batch_page.text
+    assert "Batch 1 made with 1 device." in batch_page.text
     assert "destroy" in batch_page.text
     manifest = await page_client.get("/recycling/1/manifest", params={"format": "csv"})
     assert manifest.status_code == 200

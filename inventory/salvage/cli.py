@@ -90,7 +90,7 @@ def salvage_queue(site: str | None) -> None:
     lines = _run(work)
     for line in lines:
         click.echo(line)
-    click.echo(f"{len(lines)} devices awaiting salvage.", err=True)
+    click.echo(f"{recycling.device_count_text(len(lines))} awaiting salvage.", err=True)
 
 
 @salvage_group.command("request")
@@ -246,7 +246,10 @@ def batch_create(site: str | None, region: str | None, recycler: str, pickup_dat
     """Put the devices in recycle_pending at a site or region into a new batch."""
     data = _build(BatchCreate, site=site, region=region, recycler=recycler, pickup_date=pickup_date)
     batch = _run(lambda db: recycling.create_batch(db, data, None))
-    click.echo(f"Recycling batch {batch.id}: {batch.device_count} devices for {batch.recycler}.")
+    click.echo(
+        f"Recycling batch {batch.id}: {recycling.device_count_text(batch.device_count)} for "
+        f"{batch.recycler}."
+    )
 
 
 @batch_group.command("list")
@@ -273,7 +276,8 @@ def batch_close(batch_id: int, technician: str, certificate: str | None) -> None
     data = _build(BatchClose, technician=technician, certificate_number=certificate)
     batch = _run(lambda db: recycling.close_batch(db, batch_id, data, None))
     click.echo(
-        f"Recycling batch {batch.id} closed: {batch.device_count} devices recycled "
+        f"Recycling batch {batch.id} closed: {recycling.device_count_text(batch.device_count)} "
+        "recycled "
         f"(certificate {batch.certificate_number})."
     )
 
@@ -292,7 +296,10 @@ def batch_manifest(batch_id: int, fmt: str, out: Path | None) -> None:
         click.echo(body.decode("utf-8"), nl=False)
     else:
         out.write_bytes(body)
-        click.echo(f"Manifest of batch {batch.id}: {len(rows)} devices to {out}.", err=True)
+        click.echo(
+            f"Manifest of batch {batch.id}: {recycling.device_count_text(len(rows))} to {out}.",
+            err=True,
+        )
 
 
 @click.group("end-of-support")
@@ -328,7 +335,7 @@ def eos_forecast(site: str | None, first_year: str | None, years: int) -> None:
     for row in result.rows:
         click.echo(f"{row.site},{row.fiscal_year},{row.devices}")
     click.echo(
-        f"{result.already_unsupported} devices reached end of support before "
-        f"{result.first_fiscal_year}.",
+        f"{recycling.device_count_text(result.already_unsupported)} reached end of support "
+        f"before {result.first_fiscal_year}.",
         err=True,
     )

@@ -1,10 +1,10 @@
 """Salvage records for the demo district, matching the histories the fleet generator wrote.
 
 The generated histories already contain `assess_salvage` and `recycle` events. This module
-adds what those steps rest on: an assessment with its recommendation for each decision, a
-data sanitization for each harvest or recycle, spare parts for each harvest, and a closed
-recycling batch per pickup and region for the recycled devices. Devices still in
-recycle_pending are left for the demo's users to put into a batch.
+adds the records those steps rest on. Each decision gets an assessment with its
+recommendation, each harvest or recycle a data sanitization, and each harvest its spare
+parts. The recycled devices go into one closed recycling batch per pickup and region.
+Devices still in recycle_pending are left for the demo's users to put into a batch.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ async def import_model_dates(db: Database, text: str, *, dry_run: bool = False) 
             f"The end-of-support file needs the columns {', '.join(sorted(needed))}; "
             f"it has {', '.join(reader.fieldnames or []) or 'none'}.",
         )
-    wanted: dict[str, tuple[str, date, str]] = {}
+    requested: dict[str, tuple[str, date, str]] = {}
     for line, row in enumerate(reader, start=2):
         manufacturer, model = (row["manufacturer"] or "").strip(), (row["model"] or "").strip()
         if not manufacturer or not model:
@@ -117,16 +117,20 @@ async def import_model_dates(db: Database, text: str, *, dry_run: bool = False) 
             day, precision = parse_end_of_support(row["end_of_support"] or "")
         except ValueError as exc:
             raise InvalidInputError(f"Line {line}: end_of_support {exc}.", line=line) from exc
-        wanted[model_match_key(manufacturer, model)] = (f"{manufacturer} {model}", day, precision)
+        requested[model_match_key(manufacturer, model)] = (
+            f"{manufacturer} {model}",
+            day,
+            precision,
+        )
     report = ImportReport()
     async with db.write() as session:
         models = {
             model.match_key: model
             for model in await session.scalars(
-                select(DeviceModel).where(DeviceModel.match_key.in_(list(wanted)))
+                select(DeviceModel).where(DeviceModel.match_key.in_(list(requested)))
             )
         }
-        for key, (name, day, precision) in wanted.items():
+        for key, (name, day, precision) in requested.items():
             model = models.get(key)
             if model is None:
                 report.unmatched.append(name)

@@ -281,7 +281,7 @@ class RecyclingPageController(Controller):
             return await self._list_page(
                 request, db, error=exc.detail, form=form, status_code=exc.status_code
             )
-        done = f"Batch {batch.id} made with {batch.device_count} devices."
+        done = f"Batch {batch.id} made with {recycling.device_count_text(batch.device_count)}."
         return Redirect(path=_batch_url(batch.id, done), status_code=303)
 
     @get("/recycling/{batch_id:int}", name="recycling_batch")
@@ -308,7 +308,7 @@ class RecyclingPageController(Controller):
             return await self._batch_page(
                 request, db, principal, batch_id, error=exc.detail, status_code=exc.status_code
             )
-        done = f"Batch closed: {batch.device_count} devices recycled."
+        done = f"Batch closed: {recycling.device_count_text(batch.device_count)} recycled."
         return Redirect(path=_batch_url(batch_id, done), status_code=303)
 
     @get("/recycling/{batch_id:int}/manifest", name="recycling_manifest")

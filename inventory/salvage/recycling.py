@@ -56,6 +56,11 @@ MANIFEST_COLUMNS = (
 )
 
 
+def device_count_text(count: int) -> str:
+    """Return "1 device" or "N devices", for messages."""
+    return f"{count:,} device" if count == 1 else f"{count:,} devices"
+
+
 def _batch_read(
     batch: RecyclingBatch, site_code: str | None, closed_by: str | None, settings: Settings
 ) -> RecyclingBatchRead:
@@ -211,7 +216,7 @@ async def close_batch(
     """Move every device of an open batch to recycled, with one event each, and close it.
 
     Raises ConflictError, and changes nothing, when the batch is closed, has no certificate
-    number, or holds a device that is no longer in recycle_pending.
+    number, or contains a device that is no longer in recycle_pending.
     """
     settings = db.settings
     async with db.write() as session:
@@ -253,7 +258,7 @@ async def close_batch(
         if moved:
             tags = ", ".join(f"{row.asset_tag} ({row.state})" for row in moved[:20])
             raise ConflictError(
-                f"Recycling batch {batch_id} holds devices that are no longer in "
+                f"Recycling batch {batch_id} contains devices that are no longer in "
                 f"recycle_pending: {tags}. Return them to recycle_pending or make a new batch.",
                 batch=batch_id,
                 asset_tags=[row.asset_tag for row in moved[:20]],

@@ -49,8 +49,8 @@ def parse_grades(text: str, setting: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class AssessmentFacts:
-    """What the recommendation is made from: the technician's findings and the device's
-    dates as they were on the day of the assessment."""
+    """Inputs of a recommendation: the technician's findings and the device's dates as they
+    were on the day of the assessment."""
 
     assessed_on: date
     condition_grade: str
@@ -132,10 +132,10 @@ def recommend(facts: AssessmentFacts, limits: Thresholds) -> Recommendation:
         return Recommendation("reuse", tuple(reasons))
     supported = facts.end_of_support is None or facts.end_of_support > facts.assessed_on
     if facts.condition_grade in limits.harvest_grades and supported:
-        why = f"condition grade {facts.condition_grade} leaves parts worth harvesting"
-        return Recommendation("harvest", (*against, why))
+        harvest_reason = f"condition grade {facts.condition_grade} leaves parts worth harvesting"
+        return Recommendation("harvest", (*against, harvest_reason))
     if facts.condition_grade not in limits.harvest_grades:
-        why = f"condition grade {facts.condition_grade} leaves no parts worth harvesting"
+        recycle_reason = f"condition grade {facts.condition_grade} leaves no parts worth harvesting"
     else:
-        why = "parts of a model past its end of support are not worth harvesting"
-    return Recommendation("recycle", (*against, why))
+        recycle_reason = "parts of a model past its end of support are not worth harvesting"
+    return Recommendation("recycle", (*against, recycle_reason))

@@ -311,9 +311,9 @@ async def decide(
     """Apply the technician's decision on the device's latest assessment.
 
     Moves the device by the assess_salvage action, and for harvest puts the named parts into
-    spare stock, all in one transaction. Raises InvalidInputError when a decision against the
-    recommendation has no reason, or when harvest or recycle of a device with storage has no
-    sanitization record; nothing changes then.
+    spare stock, all in one transaction. Raises InvalidInputError, and changes nothing, when a
+    decision against the recommendation has no reason. It does the same when harvest or
+    recycle of a device with storage has no sanitization record.
     """
     decision = data.decision.strip().casefold()
     if decision not in SALVAGE_OUTCOMES:
@@ -537,7 +537,8 @@ async def _parts(
 async def list_spare_parts(
     db: Database, site_code: str, *, available_only: bool = True, limit: int = 500
 ) -> list[PartRead]:
-    """Return a site's harvested parts, newest first; only unused ones unless told otherwise."""
+    """Return a site's harvested parts, newest first: only unused ones, or all with
+    `available_only=False`."""
     limit = check_limit(limit, db.settings.page_size_max)
     async with db.read() as session:
         site = await find_site(session, site_code)
