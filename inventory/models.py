@@ -14,6 +14,13 @@ from inventory.escalations.models import (
     ExportBatchRow,
     WarrantyCoverage,
 )
+from inventory.reports.models import (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+    ReportStepCount,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.vendors.models import Vendor
@@ -28,6 +35,11 @@ __all__ = [
     "ExportBatchRow",
     "IdempotencyRecord",
     "LoginFailure",
+    "ReportDeviceCount",
+    "ReportOpenRepair",
+    "ReportOutcomeCount",
+    "ReportRepairTurnaround",
+    "ReportStepCount",
     "Site",
     "TagReservation",
     "Technician",
