@@ -38,6 +38,7 @@ from inventory.escalations.controller import (
 )
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.reports.pages import ReportPageController
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
 from inventory.vendors.controller import VendorController
@@ -109,6 +110,7 @@ def create_app(
             EscalationController,
             ExportBatchController,
             VendorPageController,
+            ReportPageController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

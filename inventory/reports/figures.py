@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inventory.devices.models import Device, DeviceModel
 from inventory.fiscal import FiscalYear
@@ -91,7 +92,7 @@ class Dates:
 def _counts_query(dates: Dates) -> Any:
     count = ReportDeviceCount.device_count
     in_service = ReportDeviceCount.state.in_(IN_SERVICE_STATES)
-    eos = DeviceModel.end_of_support
+    eos = col(DeviceModel.end_of_support)
     this_year = dates.this_year
     next_year = this_year.next()
 
@@ -134,8 +135,8 @@ async def site_figures(
         figures[values.pop("site_id")].values.update(values)
 
     warranty = select(Device.site_id, func.count()).where(
-        Device.warranty_end >= dates.today,
-        Device.warranty_end <= dates.warranty_last_day,
+        col(Device.warranty_end) >= dates.today,
+        col(Device.warranty_end) <= dates.warranty_last_day,
         Device.state.in_(IN_SERVICE_STATES),
     )
     warranty = only_site(warranty, Device.site_id).group_by(Device.site_id)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inventory.accounts.principal import Principal
 from inventory.db import Database
@@ -32,7 +33,7 @@ from inventory.reports.models import (
 from inventory.reports.periods import Period
 from inventory.reports.service_days import service_days_table
 from inventory.reports.summary import NO_TECHNICIAN, OUTCOME_LABELS
-from inventory.reports.tables import Chart, Report, ReportTable
+from inventory.reports.tables import Cell, Chart, Report, ReportTable
 from inventory.sites.models import Site
 from inventory.sites.service import find_site
 from inventory.technicians.models import Technician
@@ -158,8 +159,8 @@ async def _warranty_table(session: AsyncSession, site: Site, dates: Dates) -> Re
         .join(DeviceModel, DeviceModel.id == Device.model_id)
         .where(
             Device.site_id == site.id,
-            Device.warranty_end >= dates.today,
-            Device.warranty_end <= dates.warranty_last_day,
+            col(Device.warranty_end) >= dates.today,
+            col(Device.warranty_end) <= dates.warranty_last_day,
             Device.state.in_(IN_SERVICE_STATES),
         )
         .order_by(Device.warranty_end, Device.asset_tag)
@@ -288,15 +289,17 @@ async def _period_tables(
             {"Repairs opened": list(opened.values()), "Repairs completed": list(closed.values())},
         ),
     )
-    salvage_rows = [[OUTCOME_LABELS[name], outcome_totals[name]] for name in SALVAGE_OUTCOMES]
+    salvage_labels = [OUTCOME_LABELS[name] for name in SALVAGE_OUTCOMES]
+    salvage_counts = [outcome_totals[name] for name in SALVAGE_OUTCOMES]
+    salvage_rows: list[list[Cell]] = [
+        [label, count] for label, count in zip(salvage_labels, salvage_counts, strict=True)
+    ]
     salvage = ReportTable(
         key="salvage",
         title="Salvage outcomes",
         columns=["Outcome", "Devices"],
         rows=salvage_rows,
-        chart=Chart(
-            "bars", [row[0] for row in salvage_rows], {"Devices": [row[1] for row in salvage_rows]}
-        ),
+        chart=Chart("bars", salvage_labels, {"Devices": salvage_counts}),
     )
     return [repairs, salvage, await _technician_table(session, site, period)]
 
