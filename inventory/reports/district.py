@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -24,14 +25,16 @@ SORT_KEYS = [*SITE_COLUMNS, *FIGURES]
 def _sort_rows(
     rows: list[tuple[Site, SiteFigures]], sort: str, descending: bool
 ) -> list[tuple[Site, SiteFigures]]:
-    def key(item: tuple[Site, SiteFigures]) -> tuple:
+    def key(item: tuple[Site, SiteFigures]) -> Any:
         site, figures = item
         if sort in SITE_COLUMNS:
-            return (getattr(site, sort).casefold(), site.code)
+            return getattr(site, sort).casefold()
         value = figures.values.get(sort)
-        return (value if value is not None else -1, site.code)
+        return value if value is not None else -1
 
-    ordered = sorted(rows, key=key, reverse=descending)
+    # Sites with equal values stay in site code order, whichever way the column sorts.
+    ordered = sorted(rows, key=lambda item: item[0].code)
+    ordered.sort(key=key, reverse=descending)
     if sort not in SITE_COLUMNS:
         # A missing value (such as no completed repairs) sorts last either way.
         ordered.sort(key=lambda item: item[1].values.get(sort) is None)
