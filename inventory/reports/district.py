@@ -23,9 +23,9 @@ SORT_KEYS = [*SITE_COLUMNS, *FIGURES]
 
 
 def _sort_rows(
-    rows: list[tuple[Site, SiteFigures]], sort: str, descending: bool
-) -> list[tuple[Site, SiteFigures]]:
-    def key(item: tuple[Site, SiteFigures]) -> Any:
+    rows: list[tuple[Any, SiteFigures]], sort: str, descending: bool
+) -> list[tuple[Any, SiteFigures]]:
+    def key(item: tuple[Any, SiteFigures]) -> Any:
         site, figures = item
         if sort in SITE_COLUMNS:
             return getattr(site, sort).casefold()
@@ -59,10 +59,10 @@ async def district_report(
         )
     dates = report_dates(db, now)
     async with db.read() as session:
-        sites = list((await session.execute(select(Site))).scalars())
+        sites = list(await session.execute(select(Site.id, Site.code, Site.name, Site.region)))
         figures = await site_figures(session, period, dates)
 
-    regions: dict[str, list[tuple[Site, SiteFigures]]] = defaultdict(list)
+    regions: dict[str, list[tuple[Any, SiteFigures]]] = defaultdict(list)
     empty = total_figures([])
     for site in sites:
         regions[site.region or NO_REGION].append((site, figures.get(site.id or 0, empty)))
