@@ -72,6 +72,7 @@ def _columns(chart: Chart, title: str) -> Markup:
     slot = (_WIDTH - 40) / max(len(chart.labels), 1)
     column = max(min(slot / (len(names) + 1), 28), 2)
     parts = [_open_svg(height, title, title)]
+
     for index, name in enumerate(names):
         x = 40 + index * 200
         parts.append(
@@ -83,6 +84,7 @@ def _columns(chart: Chart, title: str) -> Markup:
         'stroke="#9aa1ad"/>'
         f'<text x="32" y="{top + 10}" text-anchor="end" {_FONT} fill="#535b6b">{peak}</text>'
     )
+
     for month_index, label in enumerate(chart.labels):
         x0 = 40 + month_index * slot
         for index, name in enumerate(names):

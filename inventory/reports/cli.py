@@ -9,7 +9,7 @@ from inventory.db import Database
 from inventory.errors import InvalidInputError
 from inventory.reports import summary
 from inventory.reports.district import district_report
-from inventory.reports.downloads import render, to_csv
+from inventory.reports.downloads import render
 from inventory.reports.periods import PeriodError, select_period
 from inventory.reports.site import site_report
 from inventory.reports.tables import Report
@@ -41,9 +41,7 @@ def to_html(report: Report) -> bytes:
 
 
 def _write(report: Report, fmt: str, out: Path | None) -> str:
-    content = to_html(report) if fmt == "html" else to_csv(report) if fmt == "csv" else None
-    if content is None:
-        content = render(report, fmt)
+    content = to_html(report) if fmt == "html" else render(report, fmt)
     if out is None:
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()

@@ -27,7 +27,7 @@ from inventory.reports.models import (
 )
 from inventory.reports.periods import Period, nearest_rank
 
-# Devices a site holds and can use: not retired and not lost.
+# Devices a site has in use or in stock: not retired and not lost.
 IN_SERVICE_STATES = sorted(state.value for state in NON_TERMINAL_STATES - {State.LOST})
 # The last day counted as "warranty ending soon" is this many days after today.
 WARRANTY_HORIZON_DAYS = 90
