@@ -8,6 +8,7 @@ compared with a rebuild from the events.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -430,3 +431,45 @@ def _check_downloads_district(report: Report) -> None:
     assert _csv_tables(to_csv(report))[table.title] == [
         [cell_text(value) for value in row] for row in table.rows
     ]
+
+
+async def test_concurrent_moves_keep_counts(db: Database) -> None:
+    """Deploys and collects at once change the same two counter rows in opposite directions."""
+    await make_world(db)
+    earlier = datetime.now(UTC) - timedelta(hours=2)
+    tags = [f"C{index:02d}" for index in range(16)]
+    for index, tag in enumerate(tags):
+        await receive(db, tag, occurred_at=earlier)
+        await apply_action(
+            db,
+            tag,
+            ActionRequest(
+                action="enroll",
+                technician="000123",
+                data=ENROLL | {"operating_system": "X"},
+                occurred_at=earlier,
+            ),
+        )
+        if index % 2:
+            await apply_action(
+                db,
+                tag,
+                ActionRequest(
+                    action="deploy", technician="000123", data={"room": "1"}, occurred_at=earlier
+                ),
+            )
+
+    def move(index: int, tag: str):
+        if index % 2:
+            return apply_action(db, tag, ActionRequest(action="collect", technician="000456"))
+        request = ActionRequest(action="deploy", technician="000456", data={"room": "2"})
+        return apply_action(db, tag, request)
+
+    await asyncio.gather(*(move(index, tag) for index, tag in enumerate(tags)))
+    kept = await _summary_rows(db)
+    async with db.write() as session:
+        connection = await session.connection()
+        await connection.run_sync(summary.rebuild)
+    assert await _summary_rows(db) == kept
+    counts = {row[1]: row[-1] for row in kept["report_device_counts"]}
+    assert counts == {"enrolled": 8, "deployed": 8}

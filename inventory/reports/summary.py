@@ -130,17 +130,12 @@ async def record_event(session: AsyncSession, device: Device, event: DeviceEvent
         )
     if old_key != new_key:
         names = ("site_id", "state", "model_id", "operating_system")
-        if old_key is not None:
-            await _add(
-                session,
-                ReportDeviceCount,
-                dict(zip(names, old_key, strict=True)),
-                "device_count",
-                -1,
-            )
-        await _add(
-            session, ReportDeviceCount, dict(zip(names, new_key, strict=True)), "device_count", 1
-        )
+        changes = [(new_key, 1)] if old_key is None else [(old_key, -1), (new_key, 1)]
+        # Rows are changed in key order, so two transactions that move devices in opposite
+        # directions (deploy and collect) lock them in the same order and cannot deadlock.
+        for key, delta in sorted(changes):
+            row = dict(zip(names, key, strict=True))
+            await _add(session, ReportDeviceCount, row, "device_count", delta)
 
     step_key = {
         "site_id": event.site_id,
