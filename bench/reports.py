@@ -278,16 +278,14 @@ class SqliteWriter:
 
     async def insert(self, table: str, rows: list[tuple]) -> None:
         columns = _COLUMNS[table]
-        extra = ""
         if table == "devices":
             # Every generated device starts received, at version 1, with one event.
             columns = (*columns, "state", "version", "created_at", "updated_at")
-            extra = ", 'received', 1, state_changed_at, state_changed_at"
-            names = ", ".join(_COLUMNS[table])
+            marks = ", ".join("?" * len(_COLUMNS[table]))
             sql = (
-                f"INSERT INTO devices ({', '.join(columns)}) SELECT {names}{extra} FROM "
-                f"(SELECT {', '.join('? AS ' + c for c in _COLUMNS[table])})"
+                f"INSERT INTO devices ({', '.join(columns)}) VALUES ({marks}, 'received', 1, ?, ?)"
             )
+            rows = [(*row, row[-1], row[-1]) for row in rows]
         else:
             marks = ", ".join("?" * len(columns))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"

@@ -57,6 +57,8 @@ FIGURES = {
 }
 # Figures that are not counts: a total takes their maximum or recomputes them.
 DERIVED = frozenset({"oldest_repair_days", "turnaround_median", "turnaround_p90"})
+COUNTS = [key for key in FIGURES if key not in DERIVED]
+_EMPTY = {key: 0 for key in COUNTS} | dict.fromkeys(DERIVED)
 
 
 @dataclass
@@ -67,9 +69,14 @@ class SiteFigures:
     turnarounds: Counter[int] = field(default_factory=Counter)
 
     def finish(self) -> None:
-        self.values["repairs_closed"] = sum(self.turnarounds.values())
-        self.values["turnaround_median"] = nearest_rank(self.turnarounds, 50)
-        self.values["turnaround_p90"] = nearest_rank(self.turnarounds, 90)
+        """Fill in every figure: counts not found are 0, figures without data None."""
+        values = {**_EMPTY, **self.values}
+        values["open_escalations"] = values["with_vendor"]
+        if self.turnarounds:
+            values["repairs_closed"] = sum(self.turnarounds.values())
+            values["turnaround_median"] = nearest_rank(self.turnarounds, 50)
+            values["turnaround_p90"] = nearest_rank(self.turnarounds, 90)
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -130,9 +137,9 @@ async def site_figures(
         return query if site_id is None else query.where(column == site_id)
 
     counts = only_site(_counts_query(dates), ReportDeviceCount.site_id)
-    for row in await session.execute(counts):
-        values = row._asdict()
-        figures[values.pop("site_id")].values.update(values)
+    names = list(counts.selected_columns.keys())[1:]
+    for found_site, *values in await session.execute(counts):
+        figures[found_site].values.update(zip(names, map(int, values), strict=True))
 
     warranty = select(Device.site_id, func.count()).where(
         col(Device.warranty_end) >= dates.today,
@@ -188,31 +195,19 @@ async def site_figures(
 
     for item in figures.values():
         item.finish()
-        item.values["open_escalations"] = item.values.get("with_vendor", 0)
-        for key in FIGURES:
-            if key not in DERIVED:
-                item.values[key] = int(item.values.get(key) or 0)
-            else:
-                item.values.setdefault(key, None)
     return figures
 
 
 def total_figures(parts: list[SiteFigures]) -> SiteFigures:
     """Add sites' figures: counts are summed, percentiles recomputed, ages take the maximum."""
     total = SiteFigures()
+    for key in COUNTS:
+        total.values[key] = sum(part.values[key] or 0 for part in parts)
+    ages = [part.values["oldest_repair_days"] for part in parts]
+    total.values["oldest_repair_days"] = max((age for age in ages if age is not None), default=None)
     for part in parts:
-        total.turnarounds.update(part.turnarounds)
-        for key, value in part.values.items():
-            if key == "oldest_repair_days":
-                current = total.values.get(key)
-                if value is not None and (current is None or value > current):
-                    total.values[key] = value
-            elif key not in DERIVED:
-                total.values[key] = int(total.values.get(key) or 0) + int(value or 0)
-    total.values.setdefault("oldest_repair_days", None)
-    for key in FIGURES:
-        if key not in DERIVED:
-            total.values.setdefault(key, 0)
+        if part.turnarounds:
+            total.turnarounds.update(part.turnarounds)
     total.finish()
     return total
 
