@@ -60,6 +60,8 @@ async def test_site_user_sees_own_site_report(app: Litestar, db: Database, fleet
         assert own.status_code == 200
         assert "Devices by state" in own.text
         assert 'class="chart"' in own.text
+        site_page = await web.get("/sites/01M015")
+        assert 'href="/sites/01M015/report"' in site_page.text
         other = await web.get("/sites/02M019/report")
         assert other.status_code == 404
         download = await web.get("/sites/02M019/report?format=csv")
@@ -85,6 +87,8 @@ async def test_district_view_is_for_admins(
         if status == 200:
             assert "Total (2 sites)" in response.text
             assert "Manhattan" in response.text
+        home = await web.get("/")
+        assert ('href="/district"' in home.text) == (role == "admin")
 
 
 async def test_district_downloads_open(app: Litestar, db: Database, fleet: None) -> None:
