@@ -296,9 +296,11 @@ async def test_escalations_match_their_device_steps(db) -> None:
             if event.action in expected:
                 steps.append(event)
         if escalation.state == "closed":
-            assert steps and steps[-1].action in ("vendor_return", "vendor_deny", "vendor_replace")
+            assert steps, escalation.id
+            assert steps[-1].action in ("vendor_return", "vendor_deny", "vendor_replace")
         else:
-            assert steps and expected[steps[-1].action] == escalation.state, escalation.id
+            assert steps, escalation.id
+            assert expected[steps[-1].action] == escalation.state, escalation.id
         acknowledged = [step for step in steps if step.action == "vendor_acknowledge"]
         if acknowledged:
             assert escalation.rma_number == acknowledged[0].data["rma_number"]
