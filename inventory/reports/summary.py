@@ -99,7 +99,7 @@ async def _add(session: AsyncSession, model: Any, key: dict[str, Any], column: s
 async def record_event(session: AsyncSession, device: Device, event: DeviceEvent) -> None:
     """Apply one new event of `device` to the summary tables, in the caller's transaction.
 
-    `device` holds the row as it was before the action's UPDATE (or the new row, for a
+    `device` contains the row as it was before the action's UPDATE (or the new row, for a
     receive); the row after it is read here.
     """
     assert device.id is not None
@@ -132,7 +132,8 @@ async def record_event(session: AsyncSession, device: Device, event: DeviceEvent
         names = ("site_id", "state", "model_id", "operating_system")
         changes = [(new_key, 1)] if old_key is None else [(old_key, -1), (new_key, 1)]
         # Rows are changed in key order, so two transactions that move devices in opposite
-        # directions (deploy and collect) lock them in the same order and cannot deadlock.
+        # directions (deploy and collect) lock these rows in the same order. The test
+        # test_concurrent_moves_keep_counts deadlocks on PostgreSQL without the sort.
         for key, delta in sorted(changes):
             row = dict(zip(names, key, strict=True))
             await _add(session, ReportDeviceCount, row, "device_count", delta)
@@ -201,8 +202,8 @@ class SummaryBuilder:
         self.open_repairs: dict[int, tuple[int, datetime]] = {}
 
     def _month(self, instant: datetime) -> date:
-        # UTC offsets stay within 14 hours, so an instant from the 2nd to the 27th of a UTC
-        # month falls in the same month in every zone; only the others need converting.
+        # UTC offsets stay within 14 hours. So an instant from the 2nd to the 27th of a UTC
+        # month falls in the same month in every zone, and only the others need converting.
         utc = instant.astimezone(UTC)
         if 2 <= utc.day <= 27:
             return date(utc.year, utc.month, 1)
