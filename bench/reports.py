@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import create_engine, delete, insert
+from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from inventory.config import Settings
@@ -360,9 +361,8 @@ async def _write_events(writer: Any, events: Iterator[tuple], chunk: int = 50_00
     return written
 
 
-def _write_summary(sync_url: str, fleet: Fleet) -> None:
-    engine = create_engine(sync_url)
-    with engine.begin() as connection:
+async def _write_summary(url: str, fleet: Fleet) -> None:
+    def write(connection: Connection) -> None:
         for table in (
             "report_device_counts",
             "report_step_counts",
@@ -373,7 +373,11 @@ def _write_summary(sync_url: str, fleet: Fleet) -> None:
             connection.execute(delete(SQLModel.metadata.tables[table]))
         connection.execute(insert(ReportDeviceCount.__table__), fleet.device_counts())
         summary.write_summary(connection, fleet.builder)
-    engine.dispose()
+
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(write)
+    await engine.dispose()
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -445,9 +449,7 @@ def _print(label: str, figures: dict[str, tuple[float, float]], target: dict[str
         )
 
 
-async def _run(
-    url: str, sync_url: str, writer: Any, raw: Any, devices: int, events: int, samples: int
-) -> None:
+async def _run(url: str, writer: Any, raw: Any, devices: int, events: int, samples: int) -> None:
     await asyncio.to_thread(upgrade, url)
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -467,7 +469,7 @@ async def _run(
         await writer.insert("devices", chunk_devices)
         await writer.insert("device_events", chunk_events)
     await writer.finish_devices(fleet)
-    _write_summary(sync_url, fleet)
+    await _write_summary(url, fleet)
     seconds = time.perf_counter() - started
     print(f"  built {devices:,} devices and {devices:,} events in {seconds:.0f} s")
 
@@ -479,7 +481,7 @@ async def _run(
     started = time.perf_counter()
     written = await _write_events(writer, fleet.more_events(events - devices))
     await writer.finish_devices(fleet)
-    _write_summary(sync_url, fleet)
+    await _write_summary(url, fleet)
     total = devices + written
     print(f"  added {written:,} events ({total:,} in all) in {time.perf_counter() - started:.0f} s")
     large = await _measure(db, raw, samples)
@@ -516,7 +518,6 @@ async def _sqlite(devices: int, events: int, samples: int) -> None:
 
         await _run(
             f"sqlite+aiosqlite:///{path}",
-            f"sqlite:///{path}",
             writer,
             raw,
             devices,
@@ -540,7 +541,6 @@ async def _postgres(server_url: str, devices: int, events: int, samples: int) ->
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = parsed.set(database=name).render_as_string(hide_password=False)
-        sync_url = parsed.set(drivername="postgresql+psycopg", database=name)
         print(f"PostgreSQL ({devices:,} devices, {samples} samples)")
         writer = PostgresWriter(await asyncpg.connect(database=name, **params))
         reader = await asyncpg.connect(database=name, **params)
@@ -554,7 +554,6 @@ async def _postgres(server_url: str, devices: int, events: int, samples: int) ->
 
         await _run(
             url,
-            sync_url.render_as_string(hide_password=False),
             writer,
             raw,
             devices,
