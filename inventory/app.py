@@ -38,6 +38,7 @@ from inventory.escalations.controller import (
 )
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.reports.pages import ReportPageController
 from inventory.salvage.controller import SALVAGE_CONTROLLERS
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
@@ -111,6 +112,7 @@ def create_app(
             ExportBatchController,
             VendorPageController,
             *SALVAGE_CONTROLLERS,
+            ReportPageController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

@@ -617,5 +617,81 @@ main.add_command(recycling_group)
 main.add_command(end_of_support_group)
 
 
+@main.group()
+def report() -> None:
+    """Site inventory reports and the district view."""
+
+
+_REPORT_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "csv", "xlsx", "pdf"]),
+    default="html",
+    show_default=True,
+    help="File format.",
+)
+_REPORT_OUT = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write; HTML and CSV go to standard output without it.",
+)
+_REPORT_FISCAL_YEAR = click.option(
+    "--fiscal-year",
+    metavar="YYYY-YY",
+    help="Fiscal year of the period figures, such as 2026-27; default: the current one.",
+)
+_REPORT_MONTH = click.option(
+    "--month", metavar="YYYY-MM", help="One month instead of a fiscal year, such as 2026-09."
+)
+
+
+def _check_report_out(fmt: str, out: Path | None) -> None:
+    if fmt in ("xlsx", "pdf") and out is None:
+        raise click.UsageError(f"{fmt.upper()} needs --out FILE; it is not written to a terminal.")
+
+
+@report.command("site")
+@click.argument("code")
+@_REPORT_FORMAT
+@_REPORT_OUT
+@_REPORT_FISCAL_YEAR
+@_REPORT_MONTH
+def report_site(
+    code: str, fmt: str, out: Path | None, fiscal_year: str | None, month: str | None
+) -> None:
+    """Write the inventory report of site CODE."""
+    from inventory.reports.cli import write_site_report
+
+    _check_report_out(fmt, out)
+    summary = _run_with_db(
+        _settings(), lambda db: write_site_report(db, code, fmt, out, fiscal_year, month)
+    )
+    click.echo(summary, err=True)
+
+
+@report.command("district")
+@_REPORT_FORMAT
+@_REPORT_OUT
+@_REPORT_FISCAL_YEAR
+@_REPORT_MONTH
+def report_district(fmt: str, out: Path | None, fiscal_year: str | None, month: str | None) -> None:
+    """Write every site's key figures, grouped by region, with totals."""
+    from inventory.reports.cli import write_district_report
+
+    _check_report_out(fmt, out)
+    summary = _run_with_db(
+        _settings(), lambda db: write_district_report(db, fmt, out, fiscal_year, month)
+    )
+    click.echo(summary, err=True)
+
+
+@report.command("rebuild")
+def report_rebuild() -> None:
+    """Recompute the report summary from the devices and events, after a bulk load."""
+    from inventory.reports.cli import rebuild_summary
+
+    click.echo(_run_with_db(_settings(), rebuild_summary))
+
+
 if __name__ == "__main__":
     main()

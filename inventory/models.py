@@ -14,6 +14,13 @@ from inventory.escalations.models import (
     ExportBatchRow,
     WarrantyCoverage,
 )
+from inventory.reports.models import (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+    ReportStepCount,
+)
 from inventory.salvage.models import (
     DeviceEndOfSupport,
     HarvestedPart,
@@ -40,6 +47,11 @@ __all__ = [
     "LoginFailure",
     "RecyclingBatch",
     "RecyclingBatchDevice",
+    "ReportDeviceCount",
+    "ReportOpenRepair",
+    "ReportOutcomeCount",
+    "ReportRepairTurnaround",
+    "ReportStepCount",
     "SalvageAssessment",
     "Sanitization",
     "Site",

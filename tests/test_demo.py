@@ -23,6 +23,13 @@ from inventory.escalations.models import (
     WarrantyCoverage,
 )
 from inventory.lifecycle import ACTIONS, DeviceContext, State, plan_transition
+from inventory.reports.models import (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+    ReportStepCount,
+)
 from inventory.salvage.models import (
     HarvestedPart,
     RecyclingBatch,
@@ -380,11 +387,22 @@ async def snapshot(db: Database) -> dict[str, Any]:
     }
 
 
+REPORT_SUMMARY_TABLES = (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+    ReportStepCount,
+)
+
+
 async def wipe(db: Database) -> None:
     async with db.write() as session:
         for table in (HarvestedPart, RecyclingBatchDevice, RecyclingBatch, Sanitization):
             await session.execute(delete(table))
         await session.execute(delete(SalvageAssessment))
+        for summary_table in REPORT_SUMMARY_TABLES:
+            await session.execute(delete(summary_table))
         await session.execute(delete(DeviceEvent))
         await session.execute(delete(WarrantyCoverage))
         await session.execute(delete(ExportBatchRow))

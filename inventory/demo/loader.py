@@ -36,6 +36,7 @@ from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import normalize_name
 from inventory.escalations.batches import create_batch_in
 from inventory.escalations.models import Escalation, WarrantyCoverage
+from inventory.reports import summary as report_summary
 from inventory.salvage.demo import add_demo_salvage
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
@@ -146,6 +147,9 @@ async def load_demo(
                 devices_per_student=devices_per_student,
             )
             counts.batches = await _export_open_escalations(session, db.settings, reference)
+            # The events went in without the per-event hook, so the report summary is
+            # computed from them in the same transaction.
+            await connection.run_sync(report_summary.rebuild, db.settings.zone)
     except IntegrityError:
         # Another process may have loaded the demo between our check and our insert.
         if if_empty:

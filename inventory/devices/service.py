@@ -41,6 +41,7 @@ from inventory.lifecycle import (
     warranty_active,
 )
 from inventory.logs import request_id_var
+from inventory.reports import summary as report_summary
 from inventory.schemas import Page, check_limit, decode_cursor, encode_cursor
 from inventory.sites.models import Site
 from inventory.sites.service import find_site
@@ -229,6 +230,9 @@ async def _record_event(
     event = DeviceEvent(**columns, prev_hash=prev_hash, hash=event_hash(prev_hash, columns))
     session.add(event)
     await session.flush()
+    # The report summary changes with the event, in this transaction; `device` still holds
+    # the row as it was before the action, which the summary needs.
+    await report_summary.record_event(session, device, event)
     log.info(
         "state change",
         extra={

@@ -1,0 +1,219 @@
+"""Key figures per site, read from the summary tables and indexed device columns.
+
+The site report shows one site's figures and the district view every site's, from the same
+queries, so both always agree. No query reads the events table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from inventory.devices.models import Device, DeviceModel
+from inventory.fiscal import FiscalYear
+from inventory.lifecycle import NON_TERMINAL_STATES, State
+from inventory.reports.models import (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+)
+from inventory.reports.periods import Period, nearest_rank
+
+# Devices a site has in use or in stock: not retired and not lost.
+IN_SERVICE_STATES = sorted(state.value for state in NON_TERMINAL_STATES - {State.LOST})
+# The last day counted as "warranty ending soon" is this many days after today.
+WARRANTY_HORIZON_DAYS = 90
+
+# Key figures in the order of the district view's columns, with their labels.
+FIGURES = {
+    "devices": "Devices in service",
+    "deployed": "Deployed",
+    "in_repair": "In repair",
+    "with_vendor": "With vendor",
+    "lost": "Lost",
+    "warranty_ending": f"Warranty ends within {WARRANTY_HORIZON_DAYS} days",
+    "eos_past": "Past end of support",
+    "eos_this_year": "End of support this fiscal year",
+    "eos_next_year": "End of support next fiscal year",
+    "open_repairs": "Open repairs",
+    "oldest_repair_days": "Oldest open repair (days)",
+    "open_escalations": "Open escalations",
+    "repairs_opened": "Repairs opened in period",
+    "repairs_closed": "Repairs completed in period",
+    "turnaround_median": "Repair turnaround, median (days)",
+    "turnaround_p90": "Repair turnaround, 90th percentile (days)",
+    "reuse": "Assessed for reuse",
+    "harvest": "Harvested for parts",
+    "recycle": "Assessed for recycling",
+    "recycled": "Recycled",
+}
+# Figures that are not counts: a total takes their maximum or recomputes them.
+DERIVED = frozenset({"oldest_repair_days", "turnaround_median", "turnaround_p90"})
+COUNTS = [key for key in FIGURES if key not in DERIVED]
+_EMPTY = {key: 0 for key in COUNTS} | dict.fromkeys(DERIVED)
+
+
+@dataclass
+class SiteFigures:
+    """One site's key figures, with its turnaround histogram so totals stay exact."""
+
+    values: dict[str, int | None] = field(default_factory=dict)
+    turnarounds: Counter[int] = field(default_factory=Counter)
+
+    def finish(self) -> None:
+        """Fill in every figure: counts not found are 0, figures without data None."""
+        values = {**_EMPTY, **self.values}
+        values["open_escalations"] = values["with_vendor"]
+        if self.turnarounds:
+            values["repairs_closed"] = sum(self.turnarounds.values())
+            values["turnaround_median"] = nearest_rank(self.turnarounds, 50)
+            values["turnaround_p90"] = nearest_rank(self.turnarounds, 90)
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Dates:
+    """The days that figures depend on, in the district's time zone."""
+
+    today: date
+    now: datetime
+    zone: ZoneInfo
+
+    @property
+    def warranty_last_day(self) -> date:
+        return self.today + timedelta(days=WARRANTY_HORIZON_DAYS)
+
+    @property
+    def this_year(self) -> FiscalYear:
+        return FiscalYear.containing(self.today)
+
+
+def _counts_query(dates: Dates) -> Any:
+    count = ReportDeviceCount.device_count
+    in_service = ReportDeviceCount.state.in_(IN_SERVICE_STATES)
+    eos = col(DeviceModel.end_of_support)
+    this_year = dates.this_year
+    next_year = this_year.next()
+
+    def total(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, count), else_=0)), 0)
+
+    return (
+        select(
+            ReportDeviceCount.site_id,
+            total(in_service).label("devices"),
+            total(ReportDeviceCount.state == State.DEPLOYED.value).label("deployed"),
+            total(ReportDeviceCount.state == State.IN_REPAIR.value).label("in_repair"),
+            total(ReportDeviceCount.state == State.WITH_VENDOR.value).label("with_vendor"),
+            total(ReportDeviceCount.state == State.LOST.value).label("lost"),
+            total(and_(in_service, eos < dates.today)).label("eos_past"),
+            total(and_(in_service, eos >= dates.today, eos <= this_year.end)).label(
+                "eos_this_year"
+            ),
+            total(and_(in_service, eos >= next_year.start, eos <= next_year.end)).label(
+                "eos_next_year"
+            ),
+        )
+        .join(DeviceModel, DeviceModel.id == ReportDeviceCount.model_id)
+        .group_by(ReportDeviceCount.site_id)
+    )
+
+
+async def site_figures(
+    session: AsyncSession, period: Period, dates: Dates, site_id: int | None = None
+) -> dict[int, SiteFigures]:
+    """Return the key figures of one site, or of every site when `site_id` is None."""
+    figures: dict[int, SiteFigures] = defaultdict(SiteFigures)
+
+    def only_site(query: Any, column: Any) -> Any:
+        return query if site_id is None else query.where(column == site_id)
+
+    counts = only_site(_counts_query(dates), ReportDeviceCount.site_id)
+    names = list(counts.selected_columns.keys())[1:]
+    for found_site, *values in await session.execute(counts):
+        figures[found_site].values.update(zip(names, map(int, values), strict=True))
+
+    warranty = select(Device.site_id, func.count()).where(
+        col(Device.warranty_end) >= dates.today,
+        col(Device.warranty_end) <= dates.warranty_last_day,
+        Device.state.in_(IN_SERVICE_STATES),
+    )
+    warranty = only_site(warranty, Device.site_id).group_by(Device.site_id)
+    for found_site, count in await session.execute(warranty):
+        figures[found_site].values["warranty_ending"] = count
+
+    repairs = only_site(
+        select(
+            ReportOpenRepair.site_id, func.count(), func.min(ReportOpenRepair.opened_at)
+        ).group_by(ReportOpenRepair.site_id),
+        ReportOpenRepair.site_id,
+    )
+    for found_site, count, oldest in await session.execute(repairs):
+        figures[found_site].values["open_repairs"] = count
+        figures[found_site].values["oldest_repair_days"] = age_days(oldest, dates.now)
+
+    in_period = (ReportOutcomeCount.month >= period.first_month) & (
+        ReportOutcomeCount.month <= period.last_month
+    )
+    outcomes = only_site(
+        select(
+            ReportOutcomeCount.site_id,
+            ReportOutcomeCount.outcome,
+            func.sum(ReportOutcomeCount.outcome_count),
+        )
+        .where(in_period)
+        .group_by(ReportOutcomeCount.site_id, ReportOutcomeCount.outcome),
+        ReportOutcomeCount.site_id,
+    )
+    for found_site, outcome, count in await session.execute(outcomes):
+        key = "repairs_opened" if outcome == "repair_opened" else outcome
+        figures[found_site].values[key] = int(count)
+
+    turnaround = only_site(
+        select(
+            ReportRepairTurnaround.site_id,
+            ReportRepairTurnaround.turnaround_days,
+            func.sum(ReportRepairTurnaround.repair_count),
+        )
+        .where(
+            ReportRepairTurnaround.month >= period.first_month,
+            ReportRepairTurnaround.month <= period.last_month,
+        )
+        .group_by(ReportRepairTurnaround.site_id, ReportRepairTurnaround.turnaround_days),
+        ReportRepairTurnaround.site_id,
+    )
+    for found_site, days, count in await session.execute(turnaround):
+        figures[found_site].turnarounds[days] += int(count)
+
+    for item in figures.values():
+        item.finish()
+    return figures
+
+
+def total_figures(parts: list[SiteFigures]) -> SiteFigures:
+    """Add sites' figures: counts are summed, percentiles recomputed, ages take the maximum."""
+    total = SiteFigures()
+    for key in COUNTS:
+        total.values[key] = sum(part.values[key] or 0 for part in parts)
+    ages = [part.values["oldest_repair_days"] for part in parts]
+    total.values["oldest_repair_days"] = max((age for age in ages if age is not None), default=None)
+    for part in parts:
+        if part.turnarounds:
+            total.turnarounds.update(part.turnarounds)
+    total.finish()
+    return total
+
+
+def age_days(since: datetime, now: datetime) -> int:
+    """Whole days from `since` to `now`, rounded down."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return max((now - since) // timedelta(days=1), 0)

@@ -1,0 +1,350 @@
+"""Keep the report summary tables exact: one change per recorded event, or a full rebuild.
+
+`record_event` runs inside the transaction that records a device's event, so the summary
+and the device always agree. `rebuild` recomputes every summary row from the devices and
+their events, for bulk loads that insert events directly and for existing databases.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.config import get_settings
+from inventory.devices.models import Device, DeviceEvent
+from inventory.reports.models import (
+    ReportDeviceCount,
+    ReportOpenRepair,
+    ReportOutcomeCount,
+    ReportRepairTurnaround,
+    ReportStepCount,
+)
+
+log = logging.getLogger(__name__)
+
+# A repair is open while the device is in one of these states.
+REPAIR_STATES = frozenset({"in_repair", "with_vendor"})
+# Actions that end a repair with the device fixed or exchanged; only these give a
+# turnaround. A repair ended by salvage or loss is closed without one.
+TURNAROUND_ACTIONS = frozenset({"complete_repair", "vendor_replace"})
+
+# Outcome names counted per month, keyed by (action, state after the action).
+OUTCOMES = {
+    ("open_repair", "in_repair"): "repair_opened",
+    ("assess_salvage", "enrolled"): "reuse",
+    ("assess_salvage", "harvested"): "harvest",
+    ("assess_salvage", "recycle_pending"): "recycle",
+    ("recycle", "recycled"): "recycled",
+}
+OUTCOME_LABELS = {
+    "repair_opened": "Repairs opened",
+    "reuse": "Assessed for reuse",
+    "harvest": "Harvested for parts",
+    "recycle": "Assessed for recycling",
+    "recycled": "Recycled",
+}
+# Technician steps that these tables count as steps: every action except the export
+# bookkeeping that inventory.escalations.batches inserts without this module.
+UNCOUNTED_ACTIONS = frozenset({"escalation_export"})
+NO_TECHNICIAN = 0
+
+_DAY = timedelta(days=1)
+
+
+def district_zone() -> ZoneInfo:
+    """Return the time zone whose calendar months the summary tables count in.
+
+    NOTE: this is the process's INVENTORY_TIMEZONE setting. A process that serves another
+    zone than the one that recorded the events must run `inventory report rebuild`.
+    """
+    return get_settings().zone
+
+
+def month_of(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date().replace(day=1)
+
+
+def turnaround_days(opened_at: datetime, closed_at: datetime) -> int:
+    """Whole days from a repair's opening to its end, rounded down."""
+    return max((closed_at - opened_at) // _DAY, 0)
+
+
+def _device_key(site_id: int, state: str, model_id: int, operating_system: str | None) -> tuple:
+    return (site_id, state, model_id, operating_system or "")
+
+
+def _upsert(session_dialect: str, table: Any, key: dict[str, Any], column: str, delta: int):
+    """Build an INSERT that adds `delta` to `column` of the row with `key`, creating it."""
+    dialect_insert = postgresql.insert if session_dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(**key, **{column: delta})
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={column: getattr(table.c, column) + delta},
+    )
+
+
+async def _add(session: AsyncSession, model: Any, key: dict[str, Any], column: str, delta: int):
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert(dialect, model.__table__, key, column, delta))
+
+
+async def record_event(session: AsyncSession, device: Device, event: DeviceEvent) -> None:
+    """Apply one new event of `device` to the summary tables, in the caller's transaction.
+
+    `device` contains the row as it was before the action's UPDATE (or the new row, for a
+    receive); the row after it is read here.
+    """
+    assert device.id is not None
+    if event.action in UNCOUNTED_ACTIONS:
+        return
+    if event.from_state is not None and device.state != event.from_state:
+        raise RuntimeError(
+            f"Device {device.asset_tag!r} was refreshed before its event was summarized "
+            f"(state {device.state!r}, event from {event.from_state!r}); the report summary "
+            "would drift."
+        )
+    zone = district_zone()
+    month = month_of(event.occurred_at, zone)
+
+    after = (
+        await session.execute(
+            select(Device.site_id, Device.state, Device.model_id, Device.operating_system).where(
+                Device.id == device.id
+            )
+        )
+    ).one()
+    new_key = _device_key(*after)
+    if event.from_state is None:
+        old_key = None
+    else:
+        old_key = _device_key(
+            device.site_id, device.state, device.model_id, device.operating_system
+        )
+    if old_key != new_key:
+        names = ("site_id", "state", "model_id", "operating_system")
+        changes = [(new_key, 1)] if old_key is None else [(old_key, -1), (new_key, 1)]
+        # Rows are changed in key order, so two transactions that move devices in opposite
+        # directions (deploy and collect) lock these rows in the same order. The test
+        # test_concurrent_moves_keep_counts deadlocks on PostgreSQL without the sort.
+        for key, delta in sorted(changes):
+            row = dict(zip(names, key, strict=True))
+            await _add(session, ReportDeviceCount, row, "device_count", delta)
+
+    step_key = {
+        "site_id": event.site_id,
+        "month": month,
+        "technician_id": event.technician_id or NO_TECHNICIAN,
+        "action": event.action,
+    }
+    await _add(session, ReportStepCount, step_key, "step_count", 1)
+    outcome = OUTCOMES.get((event.action, event.to_state))
+    if outcome is not None:
+        outcome_key = {"site_id": event.site_id, "month": month, "outcome": outcome}
+        await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", 1)
+    await _track_repair(session, device.id, event, month)
+
+
+async def _track_repair(
+    session: AsyncSession, device_id: int, event: DeviceEvent, month: date
+) -> None:
+    was_open = event.from_state in REPAIR_STATES
+    is_open = event.to_state in REPAIR_STATES
+    if not was_open and is_open:
+        session.add(
+            ReportOpenRepair(
+                device_id=device_id, site_id=event.site_id, opened_at=event.occurred_at
+            )
+        )
+        await session.flush()
+    elif was_open and is_open:
+        await session.execute(
+            update(ReportOpenRepair)
+            .where(ReportOpenRepair.device_id == device_id)
+            .values(site_id=event.site_id)
+        )
+    elif was_open:
+        opened_at = await session.scalar(
+            select(ReportOpenRepair.opened_at).where(ReportOpenRepair.device_id == device_id)
+        )
+        await session.execute(
+            delete(ReportOpenRepair).where(ReportOpenRepair.device_id == device_id)
+        )
+        if opened_at is None:
+            log.warning(
+                "repair closed without an open repair row; run `inventory report rebuild`",
+                extra={"device_id": device_id, "action": event.action},
+            )
+        elif event.action in TURNAROUND_ACTIONS:
+            key = {
+                "site_id": event.site_id,
+                "month": month,
+                "turnaround_days": turnaround_days(opened_at, event.occurred_at),
+            }
+            await _add(session, ReportRepairTurnaround, key, "repair_count", 1)
+
+
+class SummaryBuilder:
+    """Summary rows computed from events read in order of device and sequence."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.steps: Counter[tuple[int, date, int, str]] = Counter()
+        self.outcomes: Counter[tuple[int, date, str]] = Counter()
+        self.turnarounds: Counter[tuple[int, date, int]] = Counter()
+        self.open_repairs: dict[int, tuple[int, datetime]] = {}
+
+    def _month(self, instant: datetime) -> date:
+        # UTC offsets stay within 14 hours. So an instant from the 2nd to the 27th of a UTC
+        # month falls in the same month in every zone, and only the others need converting.
+        utc = instant.astimezone(UTC)
+        if 2 <= utc.day <= 27:
+            return date(utc.year, utc.month, 1)
+        return month_of(instant, self.zone)
+
+    def add(
+        self,
+        device_id: int,
+        site_id: int,
+        occurred_at: datetime,
+        technician_id: int | None,
+        action: str,
+        from_state: str | None,
+        to_state: str,
+    ) -> None:
+        if action in UNCOUNTED_ACTIONS:
+            return
+        month = self._month(occurred_at)
+        self.steps[(site_id, month, technician_id or NO_TECHNICIAN, action)] += 1
+        outcome = OUTCOMES.get((action, to_state))
+        if outcome is not None:
+            self.outcomes[(site_id, month, outcome)] += 1
+        was_open = from_state in REPAIR_STATES
+        is_open = to_state in REPAIR_STATES
+        if not was_open and is_open:
+            self.open_repairs[device_id] = (site_id, occurred_at)
+        elif was_open and is_open:
+            opened = self.open_repairs.get(device_id)
+            if opened is not None:
+                self.open_repairs[device_id] = (site_id, opened[1])
+        elif was_open:
+            opened = self.open_repairs.pop(device_id, None)
+            if opened is not None and action in TURNAROUND_ACTIONS:
+                days = turnaround_days(opened[1], occurred_at)
+                self.turnarounds[(site_id, month, days)] += 1
+
+
+def _insert_chunks(connection: Connection, table: Any, rows: Iterable[dict[str, Any]]) -> None:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == 5000:
+            connection.execute(insert(table), chunk)
+            chunk = []
+    if chunk:
+        connection.execute(insert(table), chunk)
+
+
+def rebuild(connection: Connection, zone: ZoneInfo | None = None) -> None:
+    """Recompute every summary row from the devices and their events.
+
+    Runs on a synchronous connection inside the caller's transaction; from async code use
+    `await connection.run_sync(rebuild)`. Reads the events once, in device order.
+    """
+    zone = zone or district_zone()
+    for model in (
+        ReportDeviceCount,
+        ReportStepCount,
+        ReportOutcomeCount,
+        ReportRepairTurnaround,
+        ReportOpenRepair,
+    ):
+        connection.execute(delete(model.__table__))
+
+    operating_system = func.coalesce(Device.operating_system, "")
+    counts = connection.execute(
+        select(
+            Device.site_id, Device.state, Device.model_id, operating_system, func.count()
+        ).group_by(Device.site_id, Device.state, Device.model_id, operating_system)
+    )
+    _insert_chunks(
+        connection,
+        ReportDeviceCount.__table__,
+        (
+            {
+                "site_id": site_id,
+                "state": state,
+                "model_id": model_id,
+                "operating_system": system,
+                "device_count": count,
+            }
+            for site_id, state, model_id, system, count in counts
+        ),
+    )
+
+    builder = SummaryBuilder(zone)
+    events = connection.execute(
+        select(
+            DeviceEvent.device_id,
+            DeviceEvent.site_id,
+            DeviceEvent.occurred_at,
+            DeviceEvent.technician_id,
+            DeviceEvent.action,
+            DeviceEvent.from_state,
+            DeviceEvent.to_state,
+        )
+        .order_by(DeviceEvent.device_id, DeviceEvent.sequence)
+        .execution_options(yield_per=20_000)
+    )
+    for row in events:
+        builder.add(*row)
+    write_summary(connection, builder)
+
+
+def write_summary(connection: Connection, builder: SummaryBuilder) -> None:
+    """Insert the event-based summary rows that `builder` counted."""
+    _insert_chunks(
+        connection,
+        ReportStepCount.__table__,
+        (
+            {
+                "site_id": site_id,
+                "month": month,
+                "technician_id": technician_id,
+                "action": action,
+                "step_count": count,
+            }
+            for (site_id, month, technician_id, action), count in builder.steps.items()
+        ),
+    )
+    _insert_chunks(
+        connection,
+        ReportOutcomeCount.__table__,
+        (
+            {"site_id": site_id, "month": month, "outcome": outcome, "outcome_count": count}
+            for (site_id, month, outcome), count in builder.outcomes.items()
+        ),
+    )
+    _insert_chunks(
+        connection,
+        ReportRepairTurnaround.__table__,
+        (
+            {"site_id": site_id, "month": month, "turnaround_days": days, "repair_count": count}
+            for (site_id, month, days), count in builder.turnarounds.items()
+        ),
+    )
+    _insert_chunks(
+        connection,
+        ReportOpenRepair.__table__,
+        (
+            {"device_id": device_id, "site_id": site_id, "opened_at": opened_at}
+            for device_id, (site_id, opened_at) in builder.open_repairs.items()
+        ),
+    )
