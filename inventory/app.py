@@ -36,6 +36,7 @@ from inventory.escalations.controller import (
     EscalationController,
     ExportBatchController,
 )
+from inventory.imports.controller import DeviceExportController, ImportController
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
 from inventory.sites.controller import SiteController
@@ -108,6 +109,8 @@ def create_app(
             CoverageController,
             EscalationController,
             ExportBatchController,
+            ImportController,
+            DeviceExportController,
             VendorPageController,
             *WEB_CONTROLLERS,
             static_files_router(),

@@ -41,7 +41,9 @@ def _cell(columns: ColumnMap, cells: list[Cell], name: str) -> Cell:
     return cells[position]
 
 
-def _site_fields(columns: ColumnMap, cells: list[Cell]) -> tuple[str, dict[str, Any], list[str]]:
+def _site_fields(
+    columns: ColumnMap, cells: list[Cell], notices: list[str]
+) -> tuple[str, dict[str, Any], list[str]]:
     problems: list[str] = []
 
     def check(parse: Callable[..., Any], *args: Any) -> Any:
@@ -54,7 +56,9 @@ def _site_fields(columns: ColumnMap, cells: list[Cell]) -> tuple[str, dict[str, 
     code = check(values.identifier, _cell(columns, cells, "code"), "site code") or ""
     if not code and not problems:
         problems.append("site code is missing.")
-    name = check(values.free_text, _cell(columns, cells, "name"), "name", 200)
+    name, notice = check(values.name_text, _cell(columns, cells, "name"), "name") or (None, None)
+    if notice:
+        notices.append(notice)
     kind = values.text(_cell(columns, cells, "kind")).casefold().replace(" ", "_") or None
     if kind is not None and kind not in SITE_KINDS:
         problems.append(f"kind {kind!r} is not one of {', '.join(SITE_KINDS)}.")
@@ -92,7 +96,7 @@ def _site_fields(columns: ColumnMap, cells: list[Cell]) -> tuple[str, dict[str, 
 
 
 def _technician_fields(
-    columns: ColumnMap, cells: list[Cell]
+    columns: ColumnMap, cells: list[Cell], notices: list[str]
 ) -> tuple[str, dict[str, Any], list[str]]:
     problems: list[str] = []
 
@@ -106,7 +110,9 @@ def _technician_fields(
     number = check(values.identifier, _cell(columns, cells, "employee_number"), "employee number")
     if not number and not problems:
         problems.append("employee number is missing.")
-    name = check(values.free_text, _cell(columns, cells, "name"), "name", 200)
+    name, notice = check(values.name_text, _cell(columns, cells, "name"), "name") or (None, None)
+    if notice:
+        notices.append(notice)
     if name is None:
         parts = [
             values.text(_cell(columns, cells, "first_name")),
@@ -163,7 +169,8 @@ async def _import(
             }
             seen: dict[str, int] = {}
             for line, cells in table.rows:
-                key, fields, problems = read_row(columns, cells)
+                notices: list[str] = []
+                key, fields, problems = read_row(columns, cells, notices)
                 if key in seen:
                     problems.append(f"{key!r} is also on line {seen[key]}.")
                 record = existing.get(key)
@@ -176,17 +183,18 @@ async def _import(
                 given = {name: value for name, value in fields.items() if value is not None}
                 if record is None:
                     session.add(model(**{key_column: key, **defaults, **given}))
-                    report.add(RowResult(line, key, CREATED))
+                    report.add(RowResult(line, key, CREATED, tuple(notices)))
                     continue
                 changed = sorted(
                     name for name, value in given.items() if getattr(record, name) != value
                 )
                 if not changed:
-                    report.add(RowResult(line, key, UNCHANGED))
+                    report.add(RowResult(line, key, UNCHANGED, tuple(notices)))
                     continue
                 for name in changed:
                     setattr(record, name, given[name])
-                report.add(RowResult(line, key, UPDATED, (f"changed: {', '.join(changed)}",)))
+                reasons = (f"changed: {', '.join(changed)}", *notices)
+                report.add(RowResult(line, key, UPDATED, reasons))
             if dry_run or report.counts[REJECTED]:
                 raise _Rollback
     except _Rollback:

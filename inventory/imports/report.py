@@ -80,7 +80,7 @@ class ImportReport:
             lines.append("Device models created: " + "; ".join(self.new_models))
         for result in self.rejections:
             lines.append(f"line {result.line} ({result.key or 'no key'}): rejected: ")
-            lines[-1] += "; ".join(result.reasons)
+            lines[-1] += " ".join(result.reasons)
         if self.counts[REJECTED] > len(self.rejections):
             lines.append(
                 f"... {self.counts[REJECTED] - len(self.rejections):,} more rejected rows are "
@@ -111,7 +111,7 @@ class ImportReport:
 def csv_line(result: RowResult) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(
-        [result.line, result.key, result.outcome, "; ".join(result.reasons)]
+        [result.line, result.key, result.outcome, " ".join(result.reasons)]
     )
     return buffer.getvalue()
 

@@ -78,6 +78,24 @@ def free_text(cell: Cell, name: str, max_length: int = 2000) -> str | None:
     return value
 
 
+# C0 and C1 control characters, which public files sometimes carry in place of a dash.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_text(cell: Cell, name: str) -> tuple[str | None, str | None]:
+    """Return a name with runs of spaces made one, and a notice when control characters
+    were replaced by spaces; ValueProblem for other invisible characters or a long name."""
+    raw = text(cell)
+    notice = None
+    found = sorted(set(_CONTROL.findall(raw)))
+    if found:
+        shown = ", ".join(f"U+{ord(char):04X}" for char in found)
+        notice = f"{name}: control characters {shown} replaced by spaces."
+        raw = _CONTROL.sub(" ", raw)
+    value = " ".join(raw.split())
+    return free_text(value, name, 200), notice
+
+
 def _two_readings(first: int, second: int, year: int) -> tuple[date | None, date | None]:
     def make(month: int, day: int) -> date | None:
         try:
