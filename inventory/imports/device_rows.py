@@ -139,9 +139,10 @@ def parse_device_row(
     elif not manufacturer:
         problems.append("manufacturer is missing.")
 
-    site = check(values.identifier, cell("site"), "site") if "site" in index else None
-    if site and rules.format_name == "google":
-        site = _google_site(values.text(cell("site")))
+    site_cell = cell("site")
+    if rules.format_name == "google" and site_cell is not None:
+        site_cell = _google_site(values.text(site_cell))
+    site = check(values.identifier, site_cell, "site") if "site" in index else None
     room = check(values.free_text, cell("room"), "room", 200)
     assignee = check(values.free_text, cell("assignee"), "assignee", 200)
     state_text = values.text(cell("state"))

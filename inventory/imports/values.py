@@ -26,8 +26,9 @@ _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
 _MONEY = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?$")
-# Excel cannot hold integers above 2**53 exactly; an XLSX number this large was rounded.
-_EXACT_INTEGER_LIMIT = 2**53
+# Excel keeps 15 significant digits, so a number of 16 or more digits in a workbook has
+# been rounded.
+_EXACT_INTEGER_LIMIT = 10**15
 
 
 def text(cell: Cell) -> str:
