@@ -128,7 +128,7 @@ async def test_killed_import_leaves_database_unchanged(
         "INVENTORY_ENVIRONMENT": "test",
         "INVENTORY_LOG_LEVEL": "ERROR",
     }
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 (the test waits on it on purpose)
         [
             sys.executable,
             "-m",
