@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
@@ -90,7 +91,7 @@ def _sqlite_value(value: Any) -> Any:
     # The same text SQLAlchemy's SQLite types store: naive UTC instants with microseconds,
     # ISO dates, and JSON documents as text.
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return sqlite_instant(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -98,10 +99,14 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _postgres_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return value
+def sqlite_instant(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(value: date) -> str:
+    # Imports repeat a few purchase and warranty dates over many rows.
+    return value.isoformat()
 
 
 class BulkWriter:
@@ -110,6 +115,21 @@ class BulkWriter:
     def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+
+    # Converters of values to what the driver takes, applied while rows are built so that
+    # `insert` passes them on untouched.
+
+    def instant(self, value: datetime) -> Any:
+        return sqlite_instant(value) if self.is_sqlite else value
+
+    def day(self, value: date | None) -> Any:
+        if value is None or not self.is_sqlite:
+            return value
+        return _iso_day(value)
+
+    @staticmethod
+    def document(value: dict[str, Any]) -> str:
+        return json.dumps(value)
 
     async def _driver(self) -> Any:
         connection = await self.session.connection()
@@ -137,19 +157,16 @@ class BulkWriter:
         return [int(value) for (value,) in rows]
 
     async def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert rows whose values went through `instant`, `day` and `document` already."""
         if not rows:
             return
         driver = await self._driver()
         if self.is_sqlite:
             placeholders = ", ".join("?" for _ in columns)
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608 (fixed names)
-            await driver.executemany(sql, [tuple(map(_sqlite_value, row)) for row in rows])
+            await driver.executemany(sql, rows)
             return
-        await driver.copy_records_to_table(
-            table,
-            records=[tuple(map(_postgres_value, row)) for row in rows],
-            columns=list(columns),
-        )
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def update_devices(self, rows: list[tuple]) -> None:
         """Apply UPDATE_COLUMNS values, each row ending with the device id and its old version.

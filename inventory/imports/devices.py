@@ -402,6 +402,7 @@ async def _plan_chunk(
 
 def _event_row(
     context: _Context,
+    writer: BulkWriter,
     *,
     device_id: int,
     sequence: int,
@@ -433,19 +434,24 @@ def _event_row(
         "idempotency_key": None,
     }
     digest = event_hash(prev_hash, columns)
+    stored = writer.instant(context.now)
+    columns["occurred_at"] = columns["recorded_at"] = stored
+    columns["data"] = writer.document(data)
     return (*columns.values(), prev_hash, digest)
 
 
-def _coverage_row(device_id: int, coverage: CoverageInput, context: _Context) -> tuple:
+def _coverage_row(
+    device_id: int, coverage: CoverageInput, context: _Context, writer: BulkWriter
+) -> tuple:
     return (
         device_id,
         coverage.kind.value,
         coverage.vendor_id,
-        coverage.start,
-        coverage.end,
+        writer.day(coverage.start),
+        writer.day(coverage.end),
         coverage.months,
         coverage.reference,
-        context.now,
+        writer.instant(context.now),
         context.actor_name,
     )
 
@@ -453,7 +459,8 @@ def _coverage_row(device_id: int, coverage: CoverageInput, context: _Context) ->
 async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planned) -> None:
     ids = await writer.allocate_device_ids(len(planned.creates))
     devices, events, coverages = [], [], []
-    now = context.now
+    now = writer.instant(context.now)
+    day = writer.day
     for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
         ids, planned.creates, strict=True
     ):
@@ -469,9 +476,9 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 state,
                 row.room,
                 row.assignee,
-                row.purchase_date,
-                coverage.start if coverage else None,
-                coverage.end if coverage else None,
+                day(row.purchase_date),
+                day(coverage.start) if coverage else None,
+                day(coverage.end) if coverage else None,
                 row.operating_system,
                 1,
                 now,
@@ -492,6 +499,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
         events.append(
             _event_row(
                 context,
+                writer,
                 device_id=device_id,
                 sequence=1,
                 action="import",
@@ -504,7 +512,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
             )
         )
         if coverage is not None:
-            coverages.append(_coverage_row(device_id, coverage, context))
+            coverages.append(_coverage_row(device_id, coverage, context, writer))
     await writer.insert("devices", DEVICE_COLUMNS, devices)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
@@ -539,7 +547,7 @@ async def _write_updates(
             starts = [day for day in (existing.warranty_start, coverage.start) if day]
             ends = [day for day in (existing.warranty_end, coverage.end) if day]
             new["warranty_start"], new["warranty_end"] = min(starts), max(ends)
-            coverages.append(_coverage_row(existing.id, coverage, context))
+            coverages.append(_coverage_row(existing.id, coverage, context, writer))
         version = existing.version + 1
         updates.append(
             (
@@ -565,6 +573,7 @@ async def _write_updates(
         events.append(
             _event_row(
                 context,
+                writer,
                 device_id=existing.id,
                 sequence=version,
                 action="import_update",

@@ -13,7 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from inventory.escalations.exports import restore
-from inventory.identifiers import identifier_problem, normalize_identifier, text_problem
+from inventory.identifiers import (
+    MAX_IDENTIFIER_LENGTH,
+    identifier_problem,
+    normalize_identifier,
+    text_problem,
+)
 from inventory.imports.reading import Cell
 
 
@@ -21,6 +26,7 @@ class ValueProblem(ValueError):
     """A value of one row that cannot be imported; the message says why and what to do."""
 
 
+_URL_BREAKING = re.compile(r"[/\\?#%]")
 # What Excel shows for a long number it has rounded, such as 6.37702E+15.
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
@@ -62,17 +68,30 @@ def identifier(cell: Cell, name: str) -> str:
             f"{name} {value!r} is in scientific notation: the spreadsheet rounded the real "
             "value. Format the column as text, type the value again and re-export."
         )
-    if value:
+    if value and not _plain_identifier(value):
         problem = identifier_problem(value)
         if problem:
             raise ValueProblem(f"{name} {value!r} {problem}.")
     return value
 
 
+def _plain_identifier(value: str) -> bool:
+    # The common case decided without a look at each character's Unicode category: printable
+    # ASCII without the characters that break an /a/{asset_tag} address.
+    return (
+        value.isascii()
+        and value.isprintable()
+        and len(value) <= MAX_IDENTIFIER_LENGTH
+        and not _URL_BREAKING.search(value)
+    )
+
+
 def free_text(cell: Cell, name: str, max_length: int = 2000) -> str | None:
     value = text(cell)
     if not value:
         return None
+    if value.isascii() and value.isprintable() and len(value) <= max_length:
+        return value
     problem = text_problem(value, max_length)
     if problem:
         raise ValueProblem(f"{name} {value[:40]!r} {problem}.")
