@@ -37,6 +37,7 @@ from inventory.escalations.controller import (
     ExportBatchController,
 )
 from inventory.imports.controller import DeviceExportController, ImportController
+from inventory.imports.pages import ImportPageController
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
 from inventory.sites.controller import SiteController
@@ -111,6 +112,7 @@ def create_app(
             ExportBatchController,
             ImportController,
             DeviceExportController,
+            ImportPageController,
             VendorPageController,
             *WEB_CONTROLLERS,
             static_files_router(),
