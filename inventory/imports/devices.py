@@ -104,7 +104,7 @@ class _Existing:
 
 @dataclass
 class _Context:
-    """What the rows are checked against: sites, models, the rows before, the people."""
+    """Reference data the rows are checked against: sites, models, earlier rows, the people."""
 
     sites: dict[str, int]
     models: dict[str, tuple[int, str]]
@@ -117,6 +117,8 @@ class _Context:
     now: datetime
     today: date
     # Asset tag and (manufacturer, serial number) of every accepted row so far, with its line.
+    # NOTE: these grow with the file (roughly 200 bytes a row), so memory for a million rows
+    # is several times that for 100,000; docs/benchmarks.md has the measured figures.
     seen_tags: dict[str, int] = field(default_factory=dict)
     seen_serials: dict[tuple[str, str], int] = field(default_factory=dict)
     new_models: list[str] = field(default_factory=list)
@@ -268,7 +270,7 @@ def _changes(
     row: DeviceRow, existing: _Existing, model_id: int, site_id: int, manufacturer_key: str
 ) -> dict[str, Any]:
     """Return the fields the row changes, as {name: new value}; empty cells change nothing."""
-    wanted: dict[str, Any] = {
+    row_values: dict[str, Any] = {
         "asset_tag": row.asset_tag,
         "serial_number": row.serial_number,
         "manufacturer_key": manufacturer_key,
@@ -281,7 +283,7 @@ def _changes(
     }
     return {
         name: value
-        for name, value in wanted.items()
+        for name, value in row_values.items()
         if value is not None and value != getattr(existing, name)
     }
 

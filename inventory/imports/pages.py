@@ -6,6 +6,7 @@ outcome of every row, and the import is a second upload of the same file.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -21,6 +22,8 @@ from inventory.imports.directory import import_sites, import_technicians
 from inventory.imports.reading import open_bytes
 from inventory.imports.report import ImportReport, RowResult
 from inventory.web.errors import HTML_EXCEPTION_HANDLERS
+
+log = logging.getLogger(__name__)
 
 KINDS = ("devices", "sites", "technicians")
 _EMPTY_FORM = {
@@ -77,6 +80,7 @@ class ImportPageController(Controller):
                 "import it with `inventory import` on the server.",
                 max_bytes=limit,
             )
+
         data = await request.form()
         form = {key: str(value).strip() for key, value in data.items() if key != "file"}
         kind = form.get("kind", "devices")
@@ -87,11 +91,13 @@ class ImportPageController(Controller):
             raise ForbiddenError(f"Only admins may import {kind}.")
         if not isinstance(upload_file, UploadFile):
             return _page(principal, form=form, error="Choose the file to send.", status_code=422)
+
         content = await upload_file.read()
         if len(content) > limit:
             raise PayloadTooLargeError(
                 f"The file is larger than the upload limit of {limit:,} bytes.", max_bytes=limit
             )
+
         dry_run = form.get("action") != "import"
         rows: list[RowResult] = []
         try:
@@ -101,7 +107,12 @@ class ImportPageController(Controller):
         except ServiceError as exc:
             if exc.status_code in (403, 413):
                 raise
+            log.info(
+                "import upload rejected",
+                extra={"kind": kind, "file": upload_file.filename, "error": exc.detail},
+            )
             return _page(principal, form=form, error=exc.detail, status_code=exc.status_code)
+
         failed = bool(report.counts["rejected"])
         return _page(
             principal, form=form, report=report, rows=rows, status_code=422 if failed else 200

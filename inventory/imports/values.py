@@ -23,11 +23,11 @@ from inventory.imports.reading import Cell
 
 
 class ValueProblem(ValueError):
-    """A value of one row that cannot be imported; the message says why and what to do."""
+    """A value of one row that cannot be imported; the message states why and what to do."""
 
 
 _URL_BREAKING = re.compile(r"[/\\?#%]")
-# What Excel shows for a long number it has rounded, such as 6.37702E+15.
+# Excel's display of a long number it has rounded, such as 6.37702E+15.
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
