@@ -320,3 +320,34 @@ async def test_technicians_import(db: Database) -> None:
     assert technician is not None
     assert technician.name == "Rosa Diaz"
     assert technician.employee_number == "000777"
+
+
+async def test_duplicates_across_written_chunks(db: Database, monkeypatch) -> None:
+    # Earlier chunks are already written when later ones are checked, so the database
+    # lookups find them and must report them as earlier lines of the file.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 1,,,\n"
+        "000103,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 2,,,\n"
+        "000101,SN5,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text, update_by="tag")
+    assert [row.outcome for row in rows] == [
+        "created",
+        "updated",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert rows[2].reasons == ("serial number 'SN1' is also on line 2.",)
+    assert rows[3].reasons == (
+        "asset tag '000900' is also on line 3.",
+        "serial number 'SN900' is also on line 3.",
+    )
+    assert rows[4].reasons == ("asset tag '000101' is also on line 2.",)
+    assert not report.committed
+    assert await _count(db, Device) == 1

@@ -116,11 +116,20 @@ class _Context:
     source: str
     now: datetime
     today: date
-    # Asset tag and (manufacturer, serial number) of every accepted row so far, with its line.
-    # NOTE: these grow with the file (roughly 200 bytes a row), so memory for a million rows
-    # is several times that for 100,000; docs/benchmarks.md has the measured figures.
+    # Rows written into the open transaction are found again by the database lookups, so
+    # only accepted rows that were not written (a dry run, or rows after a rejection) are
+    # kept here, with their line, to find later duplicates.
+    # NOTE: a dry run, or a file with a rejected row, therefore keeps every later row's asset
+    # tag and serial number in memory; only an import that is being written stays flat.
     seen_tags: dict[str, int] = field(default_factory=dict)
     seen_serials: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Id ranges of the devices this import created, and the devices it updated with the line.
+    created_ranges: list[tuple[int, int]] = field(default_factory=list)
+    updated_lines: dict[int, int] = field(default_factory=dict)
+
+    def created_here(self, device_id: int) -> bool:
+        return any(low <= device_id <= high for low, high in self.created_ranges)
+
     new_models: list[str] = field(default_factory=list)
     next_model_id: int = -1
 
@@ -264,6 +273,30 @@ class _Planned:
     updates: list[tuple[DeviceRow, _Existing, dict[str, Any], CoverageInput | None]] = field(
         default_factory=list
     )
+    # Asset tags and serial keys accepted in this chunk, and the devices it updates, by line.
+    tags: dict[str, int] = field(default_factory=dict)
+    serials: dict[tuple[str, str], int] = field(default_factory=dict)
+    updated_lines: dict[int, int] = field(default_factory=dict)
+
+
+def _written_earlier(context: _Context, device_id: int) -> bool:
+    return context.created_here(device_id) or device_id in context.updated_lines
+
+
+async def _line_of(session: AsyncSession, context: _Context, device_id: int) -> int | None:
+    """Return the file line that created or updated a device earlier in this import.
+
+    None when the device is not this import's: on PostgreSQL another writer's device may
+    take an id inside the range this import drew from the sequence.
+    """
+    if device_id in context.updated_lines:
+        return context.updated_lines[device_id]
+    data = await session.scalar(
+        select(DeviceEvent.data).where(
+            DeviceEvent.device_id == device_id, DeviceEvent.sequence == 1
+        )
+    )
+    return (data or {}).get("line")
 
 
 def _changes(
@@ -316,6 +349,8 @@ async def _plan_chunk(
     }
 
     planned = _Planned()
+    local_tags = planned.tags
+    local_serials = planned.serials
     update_by = context.options.update_by
     for line, row, key, problems in parsed:
         if row is None:
@@ -337,10 +372,23 @@ async def _plan_chunk(
             manufacturer_key = normalize_name(known_model[1])
         serial_key = (manufacturer_key, row.serial_number)
 
-        earlier_tag = context.seen_tags.get(row.asset_tag)
+        earlier_tag = local_tags.get(row.asset_tag) or context.seen_tags.get(row.asset_tag)
+        earlier_serial = local_serials.get(serial_key) or context.seen_serials.get(serial_key)
+        same_tag = by_tag.get(row.asset_tag)
+        same_serial = by_serial.get(serial_key)
+        # A device this import wrote or updated earlier is an earlier line of the file.
+        if same_tag is not None and _written_earlier(context, same_tag.id):
+            line_before = await _line_of(session, context, same_tag.id)
+            if line_before is not None:
+                earlier_tag = earlier_tag or line_before
+                same_tag = None
+        if same_serial is not None and _written_earlier(context, same_serial.id):
+            line_before = await _line_of(session, context, same_serial.id)
+            if line_before is not None:
+                earlier_serial = earlier_serial or line_before
+                same_serial = None
         if earlier_tag is not None:
             problems.append(f"asset tag {row.asset_tag!r} is also on line {earlier_tag}.")
-        earlier_serial = context.seen_serials.get(serial_key)
         if earlier_serial is not None:
             problems.append(
                 f"serial number {row.serial_number!r} is also on line {earlier_serial}."
@@ -348,11 +396,9 @@ async def _plan_chunk(
 
         target = None
         if update_by == "tag":
-            target = by_tag.get(row.asset_tag)
+            target = same_tag
         elif update_by == "serial":
-            target = by_serial.get(serial_key)
-        same_tag = by_tag.get(row.asset_tag)
-        same_serial = by_serial.get(serial_key)
+            target = same_serial
         if same_tag is not None and (target is None or same_tag.id != target.id):
             hint = "" if update_by else "; import with update by tag to update it"
             problems.append(
@@ -380,8 +426,8 @@ async def _plan_chunk(
             report.add(RowResult(line, key, REJECTED, tuple(problems)))
             continue
         assert site_id is not None
-        context.seen_tags[row.asset_tag] = line
-        context.seen_serials[serial_key] = line
+        local_tags[row.asset_tag] = line
+        local_serials[serial_key] = line
         model_id = await _model_id(session, context, row)
         if target is None:
             planned.creates.append((row, model_id, site_id, manufacturer_key, coverage))
@@ -398,6 +444,7 @@ async def _plan_chunk(
             report.add(RowResult(line, key, UNCHANGED))
             continue
         planned.updates.append((row, target, changes, coverage))
+        planned.updated_lines[target.id] = line
         report.add(RowResult(line, key, UPDATED, (f"changed: {', '.join(sorted(changes))}",)))
     return planned
 
@@ -460,6 +507,8 @@ def _coverage_row(
 
 async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planned) -> None:
     ids = await writer.allocate_device_ids(len(planned.creates))
+    if ids:
+        context.created_ranges.append((min(ids), max(ids)))
     devices, events, coverages = [], [], []
     now = writer.instant(context.now)
     day = writer.day
@@ -666,6 +715,10 @@ async def import_devices(
                     await _write_creates(writer, context, planned)
                     await _write_updates(session, writer, context, planned)
                     await _mark_reserved(session, writer, planned)
+                    context.updated_lines.update(planned.updated_lines)
+                else:
+                    context.seen_tags.update(planned.tags)
+                    context.seen_serials.update(planned.serials)
                 if progress is not None:
                     progress(len(chunk), written)
             report.new_models = context.new_models
