@@ -119,8 +119,8 @@ class _Context:
     # Rows written into the open transaction are found again by the database lookups, so
     # only accepted rows that were not written (a dry run, or rows after a rejection) are
     # kept here, with their line, to find later duplicates.
-    # NOTE: a dry run, or a file with a rejected row, therefore keeps every later row's asset
-    # tag and serial number in memory; only an import that is being written stays flat.
+    # NOTE: a dry run keeps every row's asset tag and serial number here, and so does an
+    # import for the rows after its first rejected one. Only a written import stays flat.
     seen_tags: dict[str, int] = field(default_factory=dict)
     seen_serials: dict[tuple[str, str], int] = field(default_factory=dict)
     # Id ranges of the devices this import created, and the devices it updated with the line.
@@ -731,8 +731,9 @@ async def import_devices(
     except _INTEGRITY_ERRORS as exc:
         log.warning("device import failed", extra={"source": source, "error": str(exc)})
         raise ConflictError(
-            "The import collided with devices written by someone else while it ran, and "
-            f"nothing was written ({str(exc).splitlines()[0]}). Run it again.",
+            "The import failed a uniqueness or reference check in the database "
+            f"({str(exc).splitlines()[0]}), so nothing was written. Another user may have "
+            "added the same device meanwhile: check the value named and run it again.",
         ) from exc
     else:
         report.committed = True
