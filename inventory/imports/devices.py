@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -27,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.accounts.principal import Principal, Role
 from inventory.audit import event_hash
 from inventory.db import Database
+from inventory.devices import service as device_service
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
-from inventory.devices.service import model_match_key, normalize_name
 from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from inventory.escalations.service import CoverageInput, coverage_input
 from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
@@ -52,6 +53,10 @@ from inventory.timeutil import district_today
 from inventory.types import utc_now
 
 log = logging.getLogger(__name__)
+
+# A file names few models and manufacturers over many rows, so their match keys are cached.
+_model_key = lru_cache(maxsize=4096)(device_service.model_match_key)
+_name_key = lru_cache(maxsize=4096)(device_service.normalize_name)
 
 CHUNK_ROWS = 5000
 # Bulk rows go through the driver, so its own constraint errors arrive unwrapped.
@@ -230,7 +235,7 @@ async def _existing_devices(session: AsyncSession, column: Any, keys: list[str])
 
 async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) -> int:
     """Return the row's model id, creating the model the first time it is named."""
-    key = model_match_key(row.manufacturer, row.model)
+    key = _model_key(row.manufacturer, row.model)
     known = context.models.get(key)
     if known is not None:
         return known[0]
@@ -365,11 +370,11 @@ async def _plan_chunk(
                 if site_code
                 else "site is missing; give one site for the whole file or fill the column."
             )
-        manufacturer_key = normalize_name(row.manufacturer)
-        known_model = context.models.get(model_match_key(row.manufacturer, row.model))
+        manufacturer_key = _name_key(row.manufacturer)
+        known_model = context.models.get(_model_key(row.manufacturer, row.model))
         if known_model is not None:
             # Serial numbers are unique per manufacturer as the catalog spells it.
-            manufacturer_key = normalize_name(known_model[1])
+            manufacturer_key = _name_key(known_model[1])
         serial_key = (manufacturer_key, row.serial_number)
 
         earlier_tag = local_tags.get(row.asset_tag) or context.seen_tags.get(row.asset_tag)
