@@ -105,6 +105,9 @@ def parse_device_row(
         return cells[position]
 
     def check(parse: Callable[..., Any], *args: Any) -> Any:
+        if args[0] is None:
+            # An absent column or an empty XLSX cell: every parser reads it as no value.
+            return None
         try:
             return parse(*args)
         except values.ValueProblem as exc:
