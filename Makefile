@@ -58,6 +58,7 @@ format: install ## Rewrite the code in ruff's format
 bench: install ## Run the benchmarks (PostgreSQL too when INVENTORY_BENCH_POSTGRES_URL is set)
 	$(BIN)/python -m bench $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 	$(BIN)/python -m bench.labels
+	$(BIN)/python -m bench.imports $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 	$(BIN)/python -m bench.escalations
 	$(BIN)/python -m bench.recycling $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 	$(BIN)/python -m bench.reports $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))

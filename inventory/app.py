@@ -36,6 +36,8 @@ from inventory.escalations.controller import (
     EscalationController,
     ExportBatchController,
 )
+from inventory.imports.controller import DeviceExportController, ImportController
+from inventory.imports.pages import ImportPageController
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
 from inventory.reports.pages import ReportPageController
@@ -110,6 +112,9 @@ def create_app(
             CoverageController,
             EscalationController,
             ExportBatchController,
+            ImportController,
+            DeviceExportController,
+            ImportPageController,
             VendorPageController,
             *SALVAGE_CONTROLLERS,
             ReportPageController,

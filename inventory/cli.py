@@ -19,6 +19,7 @@ from inventory.accounts.principal import Role
 from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseNotMigratedError, DatabaseUnavailableError
 from inventory.errors import ServiceError
+from inventory.imports.cli import export_devices, import_group
 from inventory.logs import configure_logging
 from inventory.salvage.cli import end_of_support_group, recycling_group, salvage_group
 
@@ -591,6 +592,10 @@ def export_vendor(code: str, fmt: str, out: Path | None, batch_id: int | None) -
         raise click.UsageError("XLSX needs --out FILE; a workbook is not written to a terminal.")
     summary = _run_with_db(_settings(), lambda db: write_batch(db, code, fmt, out, batch_id))
     click.echo(summary, err=out is None)
+
+
+export.add_command(export_devices)
+main.add_command(import_group)
 
 
 @main.group()

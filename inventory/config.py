@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         default=500, ge=1, description="Largest page a list request may ask for."
     )
 
+    import_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest file, in bytes, that the import upload page and API accept; a "
+        "larger one gets 413. The `inventory import` command has no limit.",
+    )
+
     session_idle_minutes: int = Field(
         default=480,
         ge=1,

@@ -1,0 +1,754 @@
+"""Import a device file in one transaction: every row is created, updated, left unchanged or
+rejected, and nothing is written unless no row is rejected.
+
+The file is read in chunks. Each chunk is checked against the rows before it and against the
+database, then written through BulkWriter while the transaction stays open. Once a row is
+rejected, later chunks are only checked, so the report still covers every row, and the
+transaction is rolled back at the end. A process killed halfway leaves an uncommitted
+transaction, which the database discards.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+import asyncpg
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.accounts.principal import Principal, Role
+from inventory.audit import event_hash
+from inventory.db import Database
+from inventory.devices import service as device_service
+from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
+from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from inventory.escalations.service import CoverageInput, coverage_input
+from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
+from inventory.imports.device_rows import DeviceRow, RowRules, parse_device_row
+from inventory.imports.formats import device_format, map_columns
+from inventory.imports.reading import Table
+from inventory.imports.report import (
+    CREATED,
+    REJECTED,
+    UNCHANGED,
+    UPDATED,
+    ImportReport,
+    RowResult,
+)
+from inventory.lifecycle import State
+from inventory.logs import request_id_var
+from inventory.sites.models import Site
+from inventory.technicians.models import Technician
+from inventory.technicians.service import find_active_technician
+from inventory.timeutil import district_today
+from inventory.types import utc_now
+
+log = logging.getLogger(__name__)
+
+# A file names few models and manufacturers over many rows, so their match keys are cached.
+_model_key = lru_cache(maxsize=4096)(device_service.model_match_key)
+_name_key = lru_cache(maxsize=4096)(device_service.normalize_name)
+
+CHUNK_ROWS = 5000
+# Bulk rows go through the driver, so its own constraint errors arrive unwrapped.
+_INTEGRITY_ERRORS = (
+    IntegrityError,
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+)
+# Rows per IN (...) lookup, under SQLite's and asyncpg's limits on bound parameters.
+_LOOKUP_BATCH = 900
+
+
+@dataclass(frozen=True)
+class DeviceImportOptions:
+    format: str = "auto"
+    # Site code every row is imported at, in place of the file's own site column.
+    site: str | None = None
+    # A strptime format for dates that are not YYYY-MM-DD, such as %m/%d/%y.
+    date_format: str | None = None
+    # "tag" or "serial": update the device with that asset tag or serial number.
+    update_by: str | None = None
+    dry_run: bool = False
+    # Prefix of generated asset tags for rows that have none.
+    generate_tags: str | None = None
+    # Employee number of the technician the events name.
+    technician: str | None = None
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to discard everything it wrote."""
+
+
+@dataclass
+class _Existing:
+    id: int
+    asset_tag: str
+    serial_number: str
+    manufacturer_key: str
+    model_id: int
+    site_id: int
+    state: str
+    room: str | None
+    assignee: str | None
+    purchase_date: date | None
+    warranty_start: date | None
+    warranty_end: date | None
+    operating_system: str | None
+    version: int
+
+
+@dataclass
+class _Context:
+    """Reference data the rows are checked against: sites, models, earlier rows, the people."""
+
+    sites: dict[str, int]
+    models: dict[str, tuple[int, str]]
+    technician: Technician
+    actor_name: str
+    actor_user_id: int | None
+    options: DeviceImportOptions
+    format_name: str
+    source: str
+    now: datetime
+    today: date
+    # Rows written into the open transaction are found again by the database lookups, so
+    # only accepted rows that were not written (a dry run, or rows after a rejection) are
+    # kept here, with their line, to find later duplicates.
+    # NOTE: a dry run keeps every row's asset tag and serial number here, and so does an
+    # import for the rows after its first rejected one. Only a written import stays flat.
+    seen_tags: dict[str, int] = field(default_factory=dict)
+    seen_serials: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Id ranges of the devices this import created, and the devices it updated with the line.
+    created_ranges: list[tuple[int, int]] = field(default_factory=list)
+    updated_lines: dict[int, int] = field(default_factory=dict)
+
+    def created_here(self, device_id: int) -> bool:
+        return any(low <= device_id <= high for low, high in self.created_ranges)
+
+    new_models: list[str] = field(default_factory=list)
+    next_model_id: int = -1
+
+
+def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+async def _acting(
+    session: AsyncSession, actor: Principal | None, requested: str | None
+) -> tuple[Technician, str, int | None]:
+    """Return the technician the events name and the importing user's name and id."""
+    if actor is not None and actor.role is Role.TECHNICIAN:
+        if requested and requested.strip() != actor.technician_number:
+            raise ForbiddenError(
+                f"Technicians import as themselves; user {actor.username!r} is technician "
+                f"{actor.technician_number!r}, not {requested.strip()!r}."
+            )
+        requested = actor.technician_number
+    elif actor is not None and not actor.is_admin:
+        raise ForbiddenError("Only admins and technicians may import devices.")
+    if not requested:
+        raise InvalidInputError(
+            "Name the technician who took this inventory (their employee number); every "
+            "imported device's first event records it.",
+            fields={"technician": "required"},
+        )
+    technician = await find_active_technician(session, requested)
+    if actor is not None:
+        return technician, actor.username, actor.user_id
+    return technician, f"{getpass.getuser()} (command line)", None
+
+
+async def _load_context(
+    session: AsyncSession,
+    db: Database,
+    options: DeviceImportOptions,
+    actor: Principal | None,
+    format_name: str,
+    source: str,
+) -> _Context:
+    technician, actor_name, actor_user_id = await _acting(session, actor, options.technician)
+    sites = {code: site_id for site_id, code in await session.execute(select(Site.id, Site.code))}
+    if options.site is not None and options.site.strip() not in sites:
+        raise InvalidInputError(
+            f"Site {options.site.strip()!r} not found; create it or import the sites first.",
+            site=options.site.strip(),
+        )
+    models = {
+        key: (model_id, manufacturer)
+        for model_id, key, manufacturer in await session.execute(
+            select(DeviceModel.id, DeviceModel.match_key, DeviceModel.manufacturer)
+        )
+    }
+    now = utc_now()
+    return _Context(
+        sites=sites,
+        models=models,
+        technician=technician,
+        actor_name=actor_name,
+        actor_user_id=actor_user_id,
+        options=options,
+        format_name=format_name,
+        source=source,
+        now=now,
+        today=district_today(db.settings.zone, now),
+    )
+
+
+# Columns of _Existing, in its field order.
+_EXISTING_COLUMNS: list[Any] = [
+    Device.id,
+    Device.asset_tag,
+    Device.serial_number,
+    Device.manufacturer_key,
+    Device.model_id,
+    Device.site_id,
+    Device.state,
+    Device.room,
+    Device.assignee,
+    Device.purchase_date,
+    Device.warranty_start,
+    Device.warranty_end,
+    Device.operating_system,
+    Device.version,
+]
+
+
+async def _existing_devices(session: AsyncSession, column: Any, keys: list[str]) -> list[_Existing]:
+    found: list[_Existing] = []
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        batch = keys[start : start + _LOOKUP_BATCH]
+        rows = await session.execute(select(*_EXISTING_COLUMNS).where(column.in_(batch)))
+        found.extend(_Existing(*row) for row in rows)
+    return found
+
+
+async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) -> int:
+    """Return the row's model id, creating the model the first time it is named."""
+    key = _model_key(row.manufacturer, row.model)
+    known = context.models.get(key)
+    if known is not None:
+        return known[0]
+    if context.options.dry_run:
+        model_id = context.next_model_id
+        context.next_model_id -= 1
+    else:
+        model = DeviceModel(
+            manufacturer=row.manufacturer,
+            model=row.model,
+            match_key=key,
+            device_type=row.device_type or "other",
+            operating_system=row.operating_system,
+            end_of_support=row.end_of_support,
+            end_of_support_precision="day" if row.end_of_support else None,
+        )
+        session.add(model)
+        await session.flush()
+        assert model.id is not None
+        model_id = model.id
+    context.models[key] = (model_id, row.manufacturer)
+    context.new_models.append(f"{row.manufacturer} {row.model}")
+    return model_id
+
+
+def _coverage(row: DeviceRow, today: date) -> CoverageInput | None:
+    if row.warranty_end is None and row.warranty_months is None:
+        return None
+    start = row.warranty_start or row.purchase_date or today
+    return coverage_input("base", start, row.warranty_end, row.warranty_months)
+
+
+@dataclass
+class _Planned:
+    """Rows of one chunk ready to be written."""
+
+    creates: list[tuple[DeviceRow, int, int, str, CoverageInput | None]] = field(
+        default_factory=list
+    )
+    updates: list[tuple[DeviceRow, _Existing, dict[str, Any], CoverageInput | None]] = field(
+        default_factory=list
+    )
+    # Asset tags and serial keys accepted in this chunk, and the devices it updates, by line.
+    tags: dict[str, int] = field(default_factory=dict)
+    serials: dict[tuple[str, str], int] = field(default_factory=dict)
+    updated_lines: dict[int, int] = field(default_factory=dict)
+
+
+def _written_earlier(context: _Context, device_id: int) -> bool:
+    return context.created_here(device_id) or device_id in context.updated_lines
+
+
+async def _line_of(session: AsyncSession, context: _Context, device_id: int) -> int | None:
+    """Return the file line that created or updated a device earlier in this import.
+
+    None when the device is not this import's: on PostgreSQL another writer's device may
+    take an id inside the range this import drew from the sequence.
+    """
+    if device_id in context.updated_lines:
+        return context.updated_lines[device_id]
+    data = await session.scalar(
+        select(DeviceEvent.data).where(
+            DeviceEvent.device_id == device_id, DeviceEvent.sequence == 1
+        )
+    )
+    return (data or {}).get("line")
+
+
+def _changes(
+    row: DeviceRow, existing: _Existing, model_id: int, site_id: int, manufacturer_key: str
+) -> dict[str, Any]:
+    """Return the fields the row changes, as {name: new value}; empty cells change nothing."""
+    row_values: dict[str, Any] = {
+        "asset_tag": row.asset_tag,
+        "serial_number": row.serial_number,
+        "manufacturer_key": manufacturer_key,
+        "model_id": model_id,
+        "site_id": site_id,
+        "room": row.room,
+        "assignee": row.assignee,
+        "purchase_date": row.purchase_date,
+        "operating_system": row.operating_system,
+    }
+    return {
+        name: value
+        for name, value in row_values.items()
+        if value is not None and value != getattr(existing, name)
+    }
+
+
+async def _plan_chunk(
+    session: AsyncSession,
+    context: _Context,
+    chunk: list[tuple[int, list[Any]]],
+    columns: Any,
+    rules: RowRules,
+    report: ImportReport,
+) -> _Planned:
+    parsed: list[tuple[int, DeviceRow | None, str, list[str]]] = []
+    for line, cells in chunk:
+        row, key, problems = parse_device_row(line, cells, columns, rules)
+        parsed.append((line, row, key, problems))
+
+    rows = [row for _, row, _, _ in parsed if row is not None]
+    by_tag = {
+        device.asset_tag: device
+        for device in await _existing_devices(
+            session, Device.asset_tag, sorted({row.asset_tag for row in rows})
+        )
+    }
+    by_serial: dict[tuple[str, str], _Existing] = {
+        (device.manufacturer_key, device.serial_number): device
+        for device in await _existing_devices(
+            session, Device.serial_number, sorted({row.serial_number for row in rows})
+        )
+    }
+
+    planned = _Planned()
+    local_tags = planned.tags
+    local_serials = planned.serials
+    update_by = context.options.update_by
+    for line, row, key, problems in parsed:
+        if row is None:
+            report.add(RowResult(line, key, REJECTED, tuple(problems)))
+            continue
+        site_code = context.options.site.strip() if context.options.site else row.site
+        site_id = context.sites.get(site_code or "")
+        if site_id is None:
+            problems.append(
+                f"site {site_code!r} not found; import the sites first or give one site for "
+                "the whole file."
+                if site_code
+                else "site is missing; give one site for the whole file or fill the column."
+            )
+        manufacturer_key = _name_key(row.manufacturer)
+        known_model = context.models.get(_model_key(row.manufacturer, row.model))
+        if known_model is not None:
+            # Serial numbers are unique per manufacturer as the catalog spells it.
+            manufacturer_key = _name_key(known_model[1])
+        serial_key = (manufacturer_key, row.serial_number)
+
+        earlier_tag = local_tags.get(row.asset_tag) or context.seen_tags.get(row.asset_tag)
+        earlier_serial = local_serials.get(serial_key) or context.seen_serials.get(serial_key)
+        same_tag = by_tag.get(row.asset_tag)
+        same_serial = by_serial.get(serial_key)
+        # A device this import wrote or updated earlier is an earlier line of the file.
+        if same_tag is not None and _written_earlier(context, same_tag.id):
+            line_before = await _line_of(session, context, same_tag.id)
+            if line_before is not None:
+                earlier_tag = earlier_tag or line_before
+                same_tag = None
+        if same_serial is not None and _written_earlier(context, same_serial.id):
+            line_before = await _line_of(session, context, same_serial.id)
+            if line_before is not None:
+                earlier_serial = earlier_serial or line_before
+                same_serial = None
+        if earlier_tag is not None:
+            problems.append(f"asset tag {row.asset_tag!r} is also on line {earlier_tag}.")
+        if earlier_serial is not None:
+            problems.append(
+                f"serial number {row.serial_number!r} is also on line {earlier_serial}."
+            )
+
+        target = None
+        if update_by == "tag":
+            target = same_tag
+        elif update_by == "serial":
+            target = same_serial
+        if same_tag is not None and (target is None or same_tag.id != target.id):
+            hint = "" if update_by else "; import with update by tag to update it"
+            problems.append(
+                f"asset tag {row.asset_tag!r} is already used by the device with serial number "
+                f"{same_tag.serial_number!r}{hint}."
+            )
+        if same_serial is not None and (target is None or same_serial.id != target.id):
+            hint = "" if update_by else "; import with update by serial to update it"
+            problems.append(
+                f"serial number {row.serial_number!r} is already recorded on the device with "
+                f"asset tag {same_serial.asset_tag!r}{hint}."
+            )
+        if target is not None and row.state is not None and row.state.value != target.state:
+            problems.append(
+                f"state {row.state.value!r} differs from the device's state {target.state!r}; "
+                "record lifecycle actions to change it."
+            )
+        coverage = None
+        try:
+            coverage = _coverage(row, context.today)
+        except InvalidInputError as exc:
+            problems.append(exc.detail)
+
+        if problems:
+            report.add(RowResult(line, key, REJECTED, tuple(problems)))
+            continue
+        assert site_id is not None
+        local_tags[row.asset_tag] = line
+        local_serials[serial_key] = line
+        model_id = await _model_id(session, context, row)
+        if target is None:
+            planned.creates.append((row, model_id, site_id, manufacturer_key, coverage))
+            report.add(RowResult(line, key, CREATED))
+            continue
+        changes = _changes(row, target, model_id, site_id, manufacturer_key)
+        if coverage is not None and (
+            coverage.start != target.warranty_start or coverage.end != target.warranty_end
+        ):
+            changes["warranty"] = [coverage.start.isoformat(), coverage.end.isoformat()]
+        else:
+            coverage = None
+        if not changes:
+            report.add(RowResult(line, key, UNCHANGED))
+            continue
+        planned.updates.append((row, target, changes, coverage))
+        planned.updated_lines[target.id] = line
+        report.add(RowResult(line, key, UPDATED, (f"changed: {', '.join(sorted(changes))}",)))
+    return planned
+
+
+def _event_row(
+    context: _Context,
+    writer: BulkWriter,
+    *,
+    device_id: int,
+    sequence: int,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    site_id: int,
+    notes: str | None,
+    data: dict[str, Any],
+    prev_hash: str | None,
+) -> tuple:
+    columns: dict[str, Any] = {
+        "device_id": device_id,
+        "sequence": sequence,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "technician_id": context.technician.id,
+        "technician_name": context.technician.name,
+        "actor": context.actor_name,
+        "actor_user_id": context.actor_user_id,
+        "site_id": site_id,
+        "visit_id": None,
+        "occurred_at": context.now,
+        "recorded_at": context.now,
+        "notes": notes,
+        "data": data,
+        "request_id": request_id_var.get(),
+        "idempotency_key": None,
+    }
+    digest = event_hash(prev_hash, columns)
+    stored = writer.instant(context.now)
+    columns["occurred_at"] = columns["recorded_at"] = stored
+    columns["data"] = writer.document(data)
+    return (*columns.values(), prev_hash, digest)
+
+
+def _coverage_row(
+    device_id: int, coverage: CoverageInput, context: _Context, writer: BulkWriter
+) -> tuple:
+    return (
+        device_id,
+        coverage.kind.value,
+        coverage.vendor_id,
+        writer.day(coverage.start),
+        writer.day(coverage.end),
+        coverage.months,
+        coverage.reference,
+        writer.instant(context.now),
+        context.actor_name,
+    )
+
+
+async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planned) -> None:
+    ids = await writer.allocate_device_ids(len(planned.creates))
+    if ids:
+        context.created_ranges.append((min(ids), max(ids)))
+    devices, events, coverages = [], [], []
+    now = writer.instant(context.now)
+    day = writer.day
+    for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
+        ids, planned.creates, strict=True
+    ):
+        state = (row.state or State.RECEIVED).value
+        devices.append(
+            (
+                device_id,
+                row.asset_tag,
+                row.serial_number,
+                manufacturer_key,
+                model_id,
+                site_id,
+                state,
+                row.room,
+                row.assignee,
+                day(row.purchase_date),
+                day(coverage.start) if coverage else None,
+                day(coverage.end) if coverage else None,
+                row.operating_system,
+                1,
+                now,
+                now,
+                now,
+            )
+        )
+        data: dict[str, Any] = {
+            "serial_number": row.serial_number,
+            "manufacturer": row.manufacturer,
+            "model": row.model,
+            "source": context.source,
+            "format": context.format_name,
+            "line": row.line,
+        }
+        if row.purchase_cost is not None:
+            data["purchase_cost"] = str(row.purchase_cost)
+        events.append(
+            _event_row(
+                context,
+                writer,
+                device_id=device_id,
+                sequence=1,
+                action="import",
+                from_state=None,
+                to_state=state,
+                site_id=site_id,
+                notes=row.notes,
+                data=data,
+                prev_hash=None,
+            )
+        )
+        if coverage is not None:
+            coverages.append(_coverage_row(device_id, coverage, context, writer))
+    await writer.insert("devices", DEVICE_COLUMNS, devices)
+    await writer.insert("device_events", EVENT_COLUMNS, events)
+    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+
+
+async def _last_hashes(session: AsyncSession, devices: list[_Existing]) -> dict[int, str]:
+    hashes: dict[int, str] = {}
+    for start in range(0, len(devices), _LOOKUP_BATCH):
+        batch = devices[start : start + _LOOKUP_BATCH]
+        rows = await session.execute(
+            select(DeviceEvent.device_id, DeviceEvent.sequence, DeviceEvent.hash).where(
+                DeviceEvent.device_id.in_([device.id for device in batch])
+            )
+        )
+        versions = {device.id: device.version for device in batch}
+        for device_id, sequence, digest in rows:
+            if versions[device_id] == sequence:
+                hashes[device_id] = digest
+    return hashes
+
+
+async def _write_updates(
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+) -> None:
+    if not planned.updates:
+        return
+    hashes = await _last_hashes(session, [existing for _, existing, _, _ in planned.updates])
+    updates, events, coverages = [], [], []
+    for row, existing, changes, coverage in planned.updates:
+        new = {name: changes.get(name, getattr(existing, name)) for name in vars(existing)}
+        if coverage is not None:
+            starts = [day for day in (existing.warranty_start, coverage.start) if day]
+            ends = [day for day in (existing.warranty_end, coverage.end) if day]
+            new["warranty_start"], new["warranty_end"] = min(starts), max(ends)
+            coverages.append(_coverage_row(existing.id, coverage, context, writer))
+        version = existing.version + 1
+        updates.append(
+            (
+                new["asset_tag"],
+                new["serial_number"],
+                new["manufacturer_key"],
+                new["model_id"],
+                new["site_id"],
+                new["room"],
+                new["assignee"],
+                new["purchase_date"],
+                new["warranty_start"],
+                new["warranty_end"],
+                new["operating_system"],
+                version,
+                context.now,
+                existing.id,
+                existing.version,
+            )
+        )
+        before = {name: _plain(getattr(existing, name, None)) for name in changes}
+        after = {name: _plain(value) for name, value in changes.items()}
+        events.append(
+            _event_row(
+                context,
+                writer,
+                device_id=existing.id,
+                sequence=version,
+                action="import_update",
+                from_state=existing.state,
+                to_state=existing.state,
+                site_id=new["site_id"],
+                notes=row.notes,
+                data={
+                    "before": before,
+                    "after": after,
+                    "source": context.source,
+                    "format": context.format_name,
+                    "line": row.line,
+                },
+                prev_hash=hashes.get(existing.id),
+            )
+        )
+    await writer.update_devices(updates)
+    await writer.insert("device_events", EVENT_COLUMNS, events)
+    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+async def _mark_reserved(session: AsyncSession, writer: BulkWriter, planned: _Planned) -> None:
+    tags = [row.asset_tag for row, *_ in planned.creates]
+    reserved: list[str] = []
+    for start in range(0, len(tags), _LOOKUP_BATCH):
+        batch = tags[start : start + _LOOKUP_BATCH]
+        reserved.extend(
+            await session.scalars(
+                select(TagReservation.asset_tag).where(
+                    TagReservation.asset_tag.in_(batch), TagReservation.used_at.is_(None)
+                )
+            )
+        )
+    await writer.mark_reservations_used(reserved, utc_now())
+
+
+async def import_devices(
+    db: Database,
+    table: Table,
+    options: DeviceImportOptions,
+    *,
+    actor: Principal | None = None,
+    source: str = "upload",
+    report: ImportReport | None = None,
+    progress: Callable[[int, bool], None] | None = None,
+) -> ImportReport:
+    """Import the devices of `table` in one transaction and return the report of every row.
+
+    `progress` is called after each chunk with the number of rows in it and whether they
+    were written to the open transaction.
+    """
+    if options.update_by not in (None, "tag", "serial"):
+        raise InvalidInputError(
+            f"update_by {options.update_by!r} is not tag or serial.", update_by=options.update_by
+        )
+    fmt = device_format(options.format, table.header)
+    required = ["serial_number", "model"]
+    if options.generate_tags is None:
+        required.append("asset_tag")
+    if fmt.name != "google":
+        required.append("manufacturer")
+    if options.site is None:
+        required.append("site")
+    columns = map_columns(table.header, fmt.aliases, tuple(required))
+    report = report or ImportReport(kind="devices")
+    report.source = source
+    report.format_label = f"{fmt.label}; {table.describe()}"
+    report.mapping = columns.lines()
+    if options.site is not None:
+        report.mapping.append(f"every row -> site {options.site.strip()!r}")
+    report.warnings.extend(table.warnings)
+    report.dry_run = options.dry_run
+    rules = RowRules(fmt.name, options.date_format, options.generate_tags)
+
+    try:
+        async with db.write() as session:
+            context = await _load_context(session, db, options, actor, fmt.name, source)
+            writer = BulkWriter(session, db.is_sqlite)
+            for chunk in _chunks(table.rows, CHUNK_ROWS):
+                planned = await _plan_chunk(session, context, chunk, columns, rules, report)
+                written = not options.dry_run and not report.counts[REJECTED]
+                if written:
+                    await _write_creates(writer, context, planned)
+                    await _write_updates(session, writer, context, planned)
+                    await _mark_reserved(session, writer, planned)
+                    context.updated_lines.update(planned.updated_lines)
+                else:
+                    context.seen_tags.update(planned.tags)
+                    context.seen_serials.update(planned.serials)
+                if progress is not None:
+                    progress(len(chunk), written)
+            report.new_models = context.new_models
+            if options.dry_run or report.counts[REJECTED]:
+                raise _Rollback
+    except _Rollback:
+        pass
+    except ServiceError:
+        raise
+    except _INTEGRITY_ERRORS as exc:
+        log.warning("device import failed", extra={"source": source, "error": str(exc)})
+        raise ConflictError(
+            "The import failed a uniqueness or reference check in the database "
+            f"({str(exc).splitlines()[0]}), so nothing was written. Another user may have "
+            "added the same device meanwhile: check the value named and run it again.",
+        ) from exc
+    else:
+        report.committed = True
+        log.info(
+            "devices imported",
+            extra={
+                "source": source,
+                "user": context.actor_name,
+                "technician": context.technician.employee_number,
+                **report.counts,
+            },
+        )
+    return report

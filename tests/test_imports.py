@@ -1,0 +1,353 @@
+"""Device, site and technician imports against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from inventory.db import Database
+from inventory.devices.audit import verify_chains
+from inventory.devices.models import Device, DeviceEvent, DeviceModel
+from inventory.devices.service import get_device
+from inventory.errors import InvalidInputError
+from inventory.escalations.models import WarrantyCoverage
+from inventory.imports.devices import DeviceImportOptions, import_devices
+from inventory.imports.directory import import_sites, import_technicians
+from inventory.imports.reading import open_bytes, open_path
+from inventory.imports.report import ImportReport, RowResult
+from inventory.sites.models import Site
+from inventory.technicians.models import Technician
+from tests.factories import make_world, receive
+
+DATA = Path(__file__).parent / "data" / "imports"
+NYC = Path(__file__).parent.parent / "inventory" / "demo" / "data"
+GENERIC = (
+    "asset_tag,serial_number,manufacturer,model,site,state,room,purchase_date,warranty_end,"
+    "purchase_cost\n"
+)
+
+
+async def _import(
+    db: Database, text: str | bytes, **options: object
+) -> tuple[ImportReport, list[RowResult]]:
+    rows: list[RowResult] = []
+    data = text.encode() if isinstance(text, str) else text
+    table = open_bytes(data)
+    report = ImportReport(kind="devices", row_sink=rows.append)
+    options.setdefault("technician", "000123")
+    await import_devices(db, table, DeviceImportOptions(**options), report=report)  # type: ignore[arg-type]
+    return report, rows
+
+
+async def _count(db: Database, table: type) -> int:
+    async with db.read() as session:
+        return await session.scalar(select(func.count()).select_from(table)) or 0
+
+
+async def test_generic_import_creates_devices_and_events(db: Database) -> None:
+    await make_world(db)
+    text = GENERIC + (
+        '000101,SN1,Acer,Chromebook 311 (C722),01M015,,,2023-01-05,2026-01-04,"$1,234.50"\n'
+        "000102,SN2,acer,CHROMEBOOK 311 (c722),02M019,deployed,Room 9,,,\n"
+    )
+    report, rows = await _import(db, text)
+    assert report.committed
+    assert report.counts["created"] == 2
+    assert [row.outcome for row in rows] == ["created", "created"]
+    first = await get_device(db, "000101")
+    assert first.state == "received"
+    assert first.purchase_date == date(2023, 1, 5)
+    assert first.warranty_start == date(2023, 1, 5)
+    assert first.warranty_end == date(2026, 1, 4)
+    second = await get_device(db, "000102")
+    assert second.state == "deployed"
+    assert second.room == "Room 9"
+    # The differently cased model matched the catalog's model; none was created.
+    assert await _count(db, DeviceModel) == 1
+    assert report.new_models == []
+    assert await _count(db, DeviceEvent) == 2
+    async with db.read() as session:
+        event = await session.scalar(select(DeviceEvent).where(DeviceEvent.sequence == 1))
+        coverage = await session.scalar(select(WarrantyCoverage))
+    assert event is not None
+    assert event.action == "import"
+    assert event.technician_name == "Ana Reyes"
+    assert event.actor is not None
+    assert event.data["purchase_cost"] == "1234.50"
+    assert coverage is not None
+    assert coverage.kind == "base"
+    assert coverage.end_date == date(2026, 1, 4)
+    audit = await verify_chains(db)
+    assert audit.ok
+    assert audit.checked == 2
+
+
+async def test_any_rejected_row_writes_nothing(db: Database) -> None:
+    await make_world(db)
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000102,6.37702E+15,Acer,Chromebook 311 (C722),01M015,,,03/06/2021,,\n"
+        ",SN3,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000104,SN4,Acer,Chromebook 311 (C722),01M015,,,1970-01-01x,,\n"
+        "000105,SN5,Acer,Chromebook 311 (C722),99X999,,,,,\n"
+    )
+    report, rows = await _import(db, text)
+    assert not report.committed
+    assert report.counts == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 4}
+    reasons = {row.line: " ".join(row.reasons) for row in rows}
+    assert "scientific notation" in reasons[3]
+    assert "ambiguous" in reasons[3]
+    assert "asset tag is missing" in reasons[4]
+    assert "not a date" in reasons[5]
+    assert "'99X999' not found" in reasons[6]
+    assert await _count(db, Device) == 0
+    assert await _count(db, DeviceEvent) == 0
+    assert "Nothing written" in report.text()
+
+
+async def test_generated_tags_when_asked(db: Database) -> None:
+    await make_world(db)
+    text = GENERIC + ",SN3,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    report, _ = await _import(db, text, generate_tags="IMP-")
+    assert report.committed
+    assert (await get_device(db, "IMP-0000002")).serial_number == "SN3"
+
+
+async def test_duplicates_in_file_and_database(db: Database) -> None:
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000101,SN2,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000103,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN4,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000105,SN900,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text)
+    reasons = {row.line: " ".join(row.reasons) for row in rows}
+    assert rows[0].outcome == "created"
+    assert "also on line 2" in reasons[3]
+    assert "also on line 2" in reasons[4]
+    assert "already used by the device with serial number 'SN900'" in reasons[5]
+    assert "already recorded on the device with asset tag '000900'" in reasons[6]
+    assert report.counts["rejected"] == 4
+    assert await _count(db, Device) == 1
+
+
+async def test_update_by_tag_and_serial(db: Database) -> None:
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    await receive(db, "000901", serial="SN901")
+    text = GENERIC + (
+        # Same tag, new serial and room: its own old serial is no collision.
+        "000900,SN900-B,Acer,Chromebook 311 (C722),01M015,,Room 1,,,\n"
+        "000901,SN901,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000902,SN902,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text, update_by="tag")
+    assert report.committed
+    assert [row.outcome for row in rows] == ["updated", "unchanged", "created"]
+    device = await get_device(db, "000900")
+    assert device.serial_number == "SN900-B"
+    assert device.room == "Room 1"
+    assert device.version == 2
+
+    by_serial = GENERIC + "000990,SN901,Acer,Chromebook 311 (C722),02M019,,,,,\n"
+    report, rows = await _import(db, by_serial, update_by="serial")
+    assert report.committed
+    assert rows[0].outcome == "updated"
+    moved = await get_device(db, "000990")
+    assert moved.site == "02M019"
+    async with db.read() as session:
+        events = list(await session.scalars(select(DeviceEvent.action)))
+    assert events.count("import_update") == 2
+    assert (await verify_chains(db)).ok
+
+
+async def test_update_cannot_change_state(db: Database) -> None:
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    text = GENERIC + "000900,SN900,Acer,Chromebook 311 (C722),01M015,lost,,,,\n"
+    report, rows = await _import(db, text, update_by="tag")
+    assert not report.committed
+    assert "record lifecycle actions" in rows[0].reasons[0]
+
+
+async def test_dry_run_writes_nothing(db: Database) -> None:
+    await make_world(db)
+    text = GENERIC + "000101,SN1,NewCo,Tablet 9,01M015,,,,,\n"
+    report, rows = await _import(db, text, dry_run=True)
+    assert not report.committed
+    assert rows[0].outcome == "created"
+    assert report.new_models == ["NewCo Tablet 9"]
+    assert await _count(db, Device) == 0
+    assert await _count(db, DeviceModel) == 1
+
+
+async def test_snipeit_sample(db: Database) -> None:
+    await make_world(db)
+    # The sample has no serial number column; the whole file is rejected with the names a
+    # serial number column may have.
+    table = open_path(DATA / "snipeit-assets-sample.csv")
+    options = DeviceImportOptions(site="01M015", date_format="%m/%d/%y", technician="000123")
+    with pytest.raises(InvalidInputError, match="no column for serial_number") as caught:
+        await import_devices(db, table, options)
+    table.close()
+    assert "'Asset Tag'" in caught.value.detail
+
+    # With serial numbers added, all 22 rows import.
+    with (DATA / "snipeit-assets-sample.csv").open(encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.reader(handle))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*records[0], "Serial"])
+    for number, record in enumerate(records[1:], start=1):
+        writer.writerow([*record, f"C02SN{number:04d}"])
+    data = b"\xef\xbb\xbf" + buffer.getvalue().encode()
+    report, _ = await _import(db, data, site="01M015", date_format="%m/%d/%y")
+    assert report.committed, report.text()
+    assert report.format_label.startswith("Snipe-IT")
+    assert report.counts["created"] == 22
+    device = await get_device(db, "ICC-2065556")
+    assert device.model == 'Macbook Pro 13"'
+    assert device.manufacturer == "Berge Inc"
+    assert device.purchase_date == date(2023, 1, 23)
+    assert device.end_of_support == date(2028, 10, 27)
+    assert (await get_device(db, "WBH-2841795")).assignee == "user001"
+
+
+async def test_google_device_list(db: Database) -> None:
+    await make_world(db)
+    text = (
+        "deviceId,serialNumber,annotatedAssetId,annotatedLocation,annotatedUser,orgUnitPath,"
+        "model,osVersion,autoUpdateExpiration,status,lastSync\n"
+        "d1,NXA1,000201,Room 4,,/Students/01M015,Acer Chromebook 311 (C722),120.0,2029-06-01,"
+        "ACTIVE,2026-11-30T10:00:00.000Z\n"
+        "d2,NXA2,000202,,student@example.org,/Students/02M019,HP Chromebook 11 G8 EE,,,ACTIVE,\n"
+        "d3,NXA3,000203,,,/Students/01M015,HP Chromebook 11 G8 EE,,,DEPROVISIONED,\n"
+    )
+    report, rows = await _import(db, text)
+    assert report.format_label.startswith("Google")
+    assert "DEPROVISIONED" in rows[2].reasons[0]
+    report, rows = await _import(db, text.rsplit("d3,", 1)[0])
+    assert report.committed, report.text()
+    first = await get_device(db, "000201")
+    assert first.state == "deployed"
+    assert first.room == "Room 4"
+    second = await get_device(db, "000202")
+    assert second.manufacturer == "HP"
+    assert second.device_type == "chromebook"
+    assert second.assignee == "student@example.org"
+
+
+async def test_xlsx_import(db: Database) -> None:
+    await make_world(db)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Asset Tag", "Serial Number", "Manufacturer", "Model", "Site", "Purchased"])
+    sheet.append(["000301", "SN301", "Acer", "Chromebook 311 (C722)", "01M015", date(2024, 8, 1)])
+    sheet.append(["000302", 6.37702e15, "Acer", "Chromebook 311 (C722)", "01M015", None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report, rows = await _import(db, buffer.getvalue())
+    assert rows[0].outcome == "created"
+    assert "too large" in rows[1].reasons[0]
+    assert not report.committed
+
+
+async def test_technician_required(db: Database) -> None:
+    await make_world(db)
+    with pytest.raises(InvalidInputError, match="technician"):
+        await _import(db, GENERIC, technician=None)
+
+
+async def test_nyc_and_california_sites(db: Database) -> None:
+    table = open_path(NYC / "nyc-school-enrollment-2011-12.csv")
+    report = await import_sites(db, table, source="nyc")
+    table.close()
+    assert report.committed, report.text()
+    assert report.counts["created"] == 1509
+    table = open_path(DATA / "ca-schools-2018.csv")
+    report = await import_sites(db, table, source="ca")
+    table.close()
+    assert report.committed, report.text()
+    assert report.counts["created"] == 938
+    async with db.read() as session:
+        school = await session.scalar(select(Site).where(Site.code == "01M015"))
+        california = await session.scalar(select(Site).where(Site.code == "01611760135244"))
+        leading_zero = await session.scalar(
+            select(func.count()).select_from(Site).where(Site.external_code.like("0%"))
+        )
+    assert school is not None
+    assert school.name == "P.S. 015 ROBERTO CLEMENTE"
+    assert school.enrollment == 189
+    assert california is not None
+    assert california.name == "Mission San Jose High"
+    assert california.region == "Fremont Unified"
+    assert california.address == "41717 Palm Avenue, Fremont, CA 94539-4799"
+    assert california.latitude == pytest.approx(37.54504)
+    assert leading_zero == 145
+
+    # Importing the same file again changes nothing.
+    table = open_path(DATA / "ca-schools-2018.csv")
+    report = await import_sites(db, table, source="ca")
+    table.close()
+    assert report.counts["unchanged"] == 938
+
+
+async def test_technicians_import(db: Database) -> None:
+    text = (
+        "Employee ID;First Name;Last Name;Email;Active\n"
+        "000777;Rosa;Diaz;rosa@example.org;yes\n"
+        "000778;Li;Wei;not-an-email;maybe\n"
+    )
+    table = open_bytes(text.encode())
+    report = await import_technicians(db, table)
+    assert not report.committed
+    assert report.rejections[0].line == 3
+    assert len(report.rejections[0].reasons) == 2
+    table = open_bytes(text.rsplit("000778", 1)[0].encode())
+    report = await import_technicians(db, table)
+    assert report.committed
+    async with db.read() as session:
+        technician = await session.scalar(select(Technician))
+    assert technician is not None
+    assert technician.name == "Rosa Diaz"
+    assert technician.employee_number == "000777"
+
+
+async def test_duplicates_across_written_chunks(db: Database, monkeypatch) -> None:
+    # Earlier chunks are already written when later ones are checked, so the database
+    # lookups find them and must report them as earlier lines of the file.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 1,,,\n"
+        "000103,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 2,,,\n"
+        "000101,SN5,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text, update_by="tag")
+    assert [row.outcome for row in rows] == [
+        "created",
+        "updated",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert rows[2].reasons == ("serial number 'SN1' is also on line 2.",)
+    assert rows[3].reasons == (
+        "asset tag '000900' is also on line 3.",
+        "serial number 'SN900' is also on line 3.",
+    )
+    assert rows[4].reasons == ("asset tag '000101' is also on line 2.",)
+    assert not report.committed
+    assert await _count(db, Device) == 1
