@@ -14,12 +14,22 @@ from inventory.escalations.models import (
     ExportBatchRow,
     WarrantyCoverage,
 )
+from inventory.plans.models import (
+    ClosedDay,
+    PlanChange,
+    RateCard,
+    ServicePlan,
+    TechnicianAssignment,
+    Visit,
+)
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
+from inventory.tickets.models import Ticket
 from inventory.vendors.models import Vendor
 
 __all__ = [
     "ApiToken",
+    "ClosedDay",
     "Device",
     "DeviceEvent",
     "DeviceModel",
@@ -28,12 +38,18 @@ __all__ = [
     "ExportBatchRow",
     "IdempotencyRecord",
     "LoginFailure",
+    "PlanChange",
+    "RateCard",
+    "ServicePlan",
     "Site",
     "TagReservation",
     "Technician",
+    "TechnicianAssignment",
+    "Ticket",
     "User",
     "UserSite",
     "Vendor",
+    "Visit",
     "WarrantyCoverage",
     "WebSession",
 ]
