@@ -51,7 +51,7 @@ def recommended_days(enrollment: int | None) -> int:
 
 
 def cost_of_days(annual_cost: Decimal, days: int) -> Decimal:
-    """Return the annual cost of `days` per week: a full-time cost × days / 5, in whole dollars.
+    """Return the annual cost of `days` per week: full-time cost * days / 5, in whole dollars.
 
     Rounded half up, as the district's published rates are. Raises ValueError for days
     outside 0 to 5 or a negative cost.
