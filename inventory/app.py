@@ -38,8 +38,15 @@ from inventory.escalations.controller import (
 )
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.plans.controller import (
+    FiscalYearController,
+    ScheduleEditController,
+    TimesheetController,
+    VisitController,
+)
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
+from inventory.tickets.controller import TicketController
 from inventory.vendors.controller import VendorController
 from inventory.web import WEB_CONTROLLERS, static_files_router, template_config
 from inventory.web.vendor_pages import VendorPageController
@@ -109,6 +116,11 @@ def create_app(
             EscalationController,
             ExportBatchController,
             VendorPageController,
+            FiscalYearController,
+            ScheduleEditController,
+            VisitController,
+            TimesheetController,
+            TicketController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],
