@@ -608,5 +608,10 @@ def escalations_list(vendor: str | None, state: str | None) -> None:
         click.echo(line)
 
 
+# The plans group lives with its domain; registered here so `inventory plans` exists.
+from inventory.plans.cli import plans  # noqa: E402
+
+main.add_command(plans)
+
 if __name__ == "__main__":
     main()
