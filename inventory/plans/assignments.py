@@ -50,10 +50,10 @@ async def assign_year_in(
 ) -> ScheduleReport:
     """Do what assign_year does inside an open transaction."""
     plans = await _purchased(session, fiscal_year)
-    sites = {
-        site.id: site
-        for site in await session.scalars(select(Site).where(Site.id.in_(list(plans))))
-    }
+    sites: dict[int, Site] = {}
+    for site in await session.scalars(select(Site).where(Site.id.in_(list(plans)))):
+        assert site.id is not None
+        sites[site.id] = site
     technicians = list(await session.scalars(select(Technician).where(Technician.active.is_(True))))
     demands = [
         schedule.SiteDemand(

@@ -39,7 +39,7 @@ async def visit_at(session: AsyncSession, technician_id: int, occurred_at: datet
         .where(
             Visit.technician_id == technician_id,
             Visit.checked_in_at <= occurred_at,
-            or_(Visit.checked_out_at.is_(None), Visit.checked_out_at >= occurred_at),
+            or_(Visit.checked_out_at.is_(None), Visit.checked_out_at >= occurred_at),  # type: ignore[operator]
         )
         .order_by(Visit.checked_in_at.desc())
         .limit(1)
@@ -238,7 +238,7 @@ async def timesheet_csv(db: Database, employee_number: str, start: date, end: da
         technician = await find_technician(session, employee_number)
         assert technician.id is not None
         rows = await technician_visits(session, technician.id, start, end)
-        steps = dict(
+        steps: dict[int, int] = dict(
             (
                 await session.execute(
                     select(DeviceEvent.visit_id, func.count())
