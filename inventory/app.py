@@ -44,6 +44,7 @@ from inventory.plans.controller import (
     TimesheetController,
     VisitController,
 )
+from inventory.plans.pages import PlanPageController
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
 from inventory.tickets.controller import TicketController
@@ -116,6 +117,7 @@ def create_app(
             EscalationController,
             ExportBatchController,
             VendorPageController,
+            PlanPageController,
             FiscalYearController,
             ScheduleEditController,
             VisitController,
