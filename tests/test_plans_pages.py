@@ -44,7 +44,7 @@ async def test_plans_page_sets_days(page_client, db: Database) -> None:
     assert "Ana Reyes" in rebuilt.text
 
 
-async def test_plans_page_shows_refusal(page_client, db: Database) -> None:
+async def test_plans_page_shows_rejection(page_client, db: Database) -> None:
     await make_world(db)
     await service.set_plan(db, "01M015", "2026-27", 3, user="tester")
     for state in ("submitted", "locked"):

@@ -175,9 +175,9 @@ def upgrade() -> None:
             "ix_tickets_state_priority", ["state", "priority", "id"], unique=False
         )
 
-    # device_events.visit_id exists since the first revision, without a foreign key: adding
-    # one would make SQLite copy the whole events table and PostgreSQL check every row.
-    # Only an index is added, which needs neither.
+    # device_events.visit_id exists since the first revision, without a foreign key. Adding
+    # one would make SQLite copy the whole events table and PostgreSQL check every row, so
+    # only an index is added, which needs neither.
     op.create_index("ix_device_events_visit", "device_events", ["visit_id"], unique=False)
 
 

@@ -201,7 +201,7 @@ async def _record_event(
     assert device.id is not None
     assert site.id is not None
     if visit_id is None and technician is not None and technician.id is not None:
-        # A step the technician takes while checked in at a visit records that visit.
+        # The step records the technician's visit that covers its time, if there is one.
         visit_id = await visit_at(session, technician.id, occurred_at)
     columns: dict[str, Any] = {
         "device_id": device.id,

@@ -50,6 +50,7 @@ async def assign_year_in(
 ) -> ScheduleReport:
     """Do what assign_year does inside an open transaction."""
     plans = await _purchased(session, fiscal_year)
+
     sites: dict[int, Site] = {}
     for site in await session.scalars(select(Site).where(Site.id.in_(list(plans)))):
         assert site.id is not None
@@ -71,6 +72,7 @@ async def assign_year_in(
         if t.id is not None
     ]
     result = schedule.build_schedule(demands, slots)
+
     await session.execute(
         delete(TechnicianAssignment).where(TechnicianAssignment.fiscal_year == fiscal_year)
     )
@@ -85,6 +87,7 @@ async def assign_year_in(
         for item in result.assignments
     )
     await session.flush()
+
     share = schedule.home_region_share(
         result.assignments,
         {site_id: site.region for site_id, site in sites.items()},

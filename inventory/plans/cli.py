@@ -139,7 +139,7 @@ def assign(fiscal_year: str) -> None:
 @FISCAL_YEAR
 @click.option("--technician", metavar="EMPLOYEE_NUMBER", help="Only this technician.")
 def show_schedule(fiscal_year: str, technician: str | None) -> None:
-    """Print the weekly schedule as it stands, without rebuilding it."""
+    """Print the stored weekly schedule without rebuilding it."""
     rows = _run(lambda db: assignments.list_assignments(db, fiscal_year, technician))
     for line in assignments.weekly_table(rows):
         click.echo(line)

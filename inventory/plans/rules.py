@@ -8,7 +8,7 @@ DAYS_PER_WEEK = 5
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
 # Upper enrollment bound of each band and the days per week it recommends. The district's
-# budget memo says "fewer than 200" for 1 day and "201-400" for 2 days; 200 falls in neither
+# budget memo gives "fewer than 200" for 1 day and "201-400" for 2 days. 200 falls in neither
 # band, so this service puts it in the 1-day band.
 ENROLLMENT_BANDS = ((200, 1), (400, 2), (600, 3), (800, 4))
 

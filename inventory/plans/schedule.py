@@ -112,7 +112,7 @@ def _order_region(demands: Sequence[SiteDemand]) -> list[SiteDemand]:
 
 
 def _distance(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
-    # Unknown positions sort after every known one but before nothing else.
+    # An unknown position counts as far away, so technicians of located regions come first.
     if a is None or b is None:
         return 1e9
     return math.hypot(a[0] - b[0], a[1] - b[1])
