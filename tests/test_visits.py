@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from inventory.db import Database
-from inventory.plans import reports, service
+from inventory.errors import ConflictError
+from inventory.plans import reports, service, visits
+from inventory.plans.schemas import CheckIn, VisitRead
 from inventory.sites.schemas import SiteCreate
 from inventory.sites.service import create_site, find_site
 from tests.conftest import token_for
@@ -198,3 +201,17 @@ async def test_timesheet_csv(client, db: Database) -> None:
     )
     assert backwards.status_code == 422
     assert date(2025, 9, 1).isoformat() in backwards.json()["detail"]
+
+
+async def test_racing_check_ins_one_wins(db: Database) -> None:
+    await make_world(db)
+    request = CheckIn(site="01M015", technician="000123")
+    results = await asyncio.gather(
+        visits.check_in(db, request, None),
+        visits.check_in(db, request, None),
+        return_exceptions=True,
+    )
+    wins = [result for result in results if isinstance(result, VisitRead)]
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    assert len(wins) == 1
+    assert len(conflicts) == 1

@@ -123,7 +123,14 @@ def upgrade() -> None:
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.create_index("ix_visits_site_date", ["site_id", "visit_date"], unique=False)
         batch_op.create_index(
-            "ix_visits_technician_date", ["technician_id", "visit_date"], unique=False
+            "ix_visits_technician_checked_in", ["technician_id", "checked_in_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_visits_open_technician",
+            ["technician_id"],
+            unique=True,
+            sqlite_where=sa.text("checked_out_at IS NULL"),
+            postgresql_where=sa.text("checked_out_at IS NULL"),
         )
 
     op.create_table(
@@ -194,7 +201,8 @@ def downgrade() -> None:
 
     op.drop_table("plan_changes")
     with op.batch_alter_table("visits", schema=None) as batch_op:
-        batch_op.drop_index("ix_visits_technician_date")
+        batch_op.drop_index("uq_visits_open_technician")
+        batch_op.drop_index("ix_visits_technician_checked_in")
         batch_op.drop_index("ix_visits_site_date")
 
     op.drop_table("visits")

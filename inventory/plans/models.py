@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from inventory.types import BigIntId, UTCDateTime, utc_now
@@ -119,8 +119,17 @@ class Visit(SQLModel, table=True):
 
     __tablename__ = "visits"
     __table_args__ = (
-        Index("ix_visits_technician_date", "technician_id", "visit_date"),
+        # Finds the visit that covers a device step's time (inventory.plans.visits.visit_at).
+        Index("ix_visits_technician_checked_in", "technician_id", "checked_in_at"),
         Index("ix_visits_site_date", "site_id", "visit_date"),
+        # At most one open visit per technician, even when two check-ins race.
+        Index(
+            "uq_visits_open_technician",
+            "technician_id",
+            unique=True,
+            sqlite_where=text("checked_out_at IS NULL"),
+            postgresql_where=text("checked_out_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True))

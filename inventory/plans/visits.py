@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.principal import Principal, Role
@@ -131,7 +132,16 @@ async def check_in(db: Database, data: CheckIn, principal: Principal | None) -> 
             notes=data.notes,
         )
         session.add(visit)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            # Another check-in of the same technician won the race for the open visit.
+            log.info("check-in lost a race", extra={"technician": technician.employee_number})
+            raise ConflictError(
+                f"Technician {technician.employee_number} is already checked in; check out "
+                "of the open visit first.",
+                technician=technician.employee_number,
+            ) from exc
         log.info(
             "checked in",
             extra={
