@@ -40,10 +40,18 @@ from inventory.imports.controller import DeviceExportController, ImportControlle
 from inventory.imports.pages import ImportPageController
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.plans.controller import (
+    FiscalYearController,
+    ScheduleEditController,
+    TimesheetController,
+    VisitController,
+)
+from inventory.plans.pages import PlanPageController
 from inventory.reports.pages import ReportPageController
 from inventory.salvage.controller import SALVAGE_CONTROLLERS
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
+from inventory.tickets.controller import TicketController
 from inventory.vendors.controller import VendorController
 from inventory.web import WEB_CONTROLLERS, static_files_router, template_config
 from inventory.web.vendor_pages import VendorPageController
@@ -118,6 +126,12 @@ def create_app(
             VendorPageController,
             *SALVAGE_CONTROLLERS,
             ReportPageController,
+            PlanPageController,
+            FiscalYearController,
+            ScheduleEditController,
+            VisitController,
+            TimesheetController,
+            TicketController,
             *WEB_CONTROLLERS,
             static_files_router(),
         ],

@@ -698,5 +698,10 @@ def report_rebuild() -> None:
     click.echo(_run_with_db(_settings(), rebuild_summary))
 
 
+# The plans group lives with its domain; registered here so `inventory plans` exists.
+from inventory.plans.cli import plans  # noqa: E402
+
+main.add_command(plans)
+
 if __name__ == "__main__":
     main()

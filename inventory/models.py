@@ -14,6 +14,14 @@ from inventory.escalations.models import (
     ExportBatchRow,
     WarrantyCoverage,
 )
+from inventory.plans.models import (
+    ClosedDay,
+    PlanChange,
+    RateCard,
+    ServicePlan,
+    TechnicianAssignment,
+    Visit,
+)
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
@@ -31,10 +39,12 @@ from inventory.salvage.models import (
 )
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
+from inventory.tickets.models import Ticket
 from inventory.vendors.models import Vendor
 
 __all__ = [
     "ApiToken",
+    "ClosedDay",
     "Device",
     "DeviceEndOfSupport",
     "DeviceEvent",
@@ -45,6 +55,8 @@ __all__ = [
     "HarvestedPart",
     "IdempotencyRecord",
     "LoginFailure",
+    "PlanChange",
+    "RateCard",
     "RecyclingBatch",
     "RecyclingBatchDevice",
     "ReportDeviceCount",
@@ -54,12 +66,16 @@ __all__ = [
     "ReportStepCount",
     "SalvageAssessment",
     "Sanitization",
+    "ServicePlan",
     "Site",
     "TagReservation",
     "Technician",
+    "TechnicianAssignment",
+    "Ticket",
     "User",
     "UserSite",
     "Vendor",
+    "Visit",
     "WarrantyCoverage",
     "WebSession",
 ]

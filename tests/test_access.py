@@ -79,6 +79,10 @@ def _fill(path: str, world: dict) -> str:
         "escalation_id": "1",
         "batch_id": "1",
         "part_id": "1",
+        "fiscal_year": "2026-27",
+        "visit_id": "1",
+        "assignment_id": "1",
+        "ticket_id": "1",
     }
     code = "acer" if "/vendors/" in path else "01M015"
     path = path.replace("{code}", code)

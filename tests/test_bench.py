@@ -47,3 +47,11 @@ def test_recycling_benchmark_runs() -> None:
     assert result.returncode == 0, result.stderr
     assert "ratio" in result.stdout
     assert "bare UPDATE" in result.stdout
+
+
+def test_schedule_benchmark_runs() -> None:
+    command = [sys.executable, "-m", "bench.plans", "--sites", "100", "--technicians", "20"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout
+    assert "home region" in result.stdout

@@ -23,6 +23,15 @@ from inventory.escalations.models import (
     WarrantyCoverage,
 )
 from inventory.lifecycle import ACTIONS, DeviceContext, State, plan_transition
+from inventory.plans.models import (
+    ClosedDay,
+    PlanChange,
+    RateCard,
+    ServicePlan,
+    TechnicianAssignment,
+    Visit,
+)
+from inventory.plans.rules import recommended_days
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
@@ -403,6 +412,8 @@ async def wipe(db: Database) -> None:
         for summary_table in REPORT_SUMMARY_TABLES:
             await session.execute(delete(summary_table))
         await session.execute(delete(DeviceEvent))
+        for table in (PlanChange, ServicePlan, TechnicianAssignment, Visit, ClosedDay, RateCard):
+            await session.execute(delete(table))
         await session.execute(delete(WarrantyCoverage))
         await session.execute(delete(ExportBatchRow))
         await session.execute(delete(Escalation))
@@ -546,3 +557,39 @@ async def test_demo_has_salvage_records(db) -> None:
     assert {batch.status for batch in batches} == {"closed"}
     assert all(batch.certificate_number for batch in batches)
     assert sum(batch.device_count for batch in batches) == len(recycled)
+
+
+async def test_demo_steps_record_visits(db: Database) -> None:
+    await load(db)
+    async with db.read() as session:
+        events = (
+            await session.execute(
+                select(
+                    DeviceEvent.technician_id,
+                    DeviceEvent.site_id,
+                    DeviceEvent.visit_id,
+                    DeviceEvent.occurred_at,
+                )
+            )
+        ).all()
+        visits = {visit.id: visit for visit in await session.scalars(select(Visit))}
+        plans = list(await session.scalars(select(ServicePlan)))
+        sites = {site.id: site for site in await session.scalars(select(Site))}
+        assignments = await session.scalar(select(func.count()).select_from(TechnicianAssignment))
+    with_technician = [event for event in events if event.technician_id is not None]
+    assert with_technician
+    for technician_id, site_id, visit_id, occurred_at in with_technician:
+        visit = visits[visit_id]
+        assert visit.technician_id == technician_id
+        assert visit.site_id == site_id
+        assert visit.checked_in_at <= occurred_at <= visit.checked_out_at
+    assert all(event.visit_id is None for event in events if event.technician_id is None)
+    assert len(visits) == len({event.visit_id for event in with_technician})
+
+    current = [plan for plan in plans if plan.fiscal_year == "2026-27"]
+    assert len(current) == len(sites)
+    for plan in current:
+        assert plan.days == recommended_days(sites[plan.site_id].enrollment)
+        assert plan.state == "submitted"
+    assert {plan.state for plan in plans if plan.fiscal_year != "2026-27"} <= {"locked"}
+    assert assignments

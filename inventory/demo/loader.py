@@ -36,6 +36,7 @@ from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import normalize_name
 from inventory.escalations.batches import create_batch_in
 from inventory.escalations.models import Escalation, WarrantyCoverage
+from inventory.plans.demo import VisitLedger, first_visit_id, load_demo_plans
 from inventory.reports import summary as report_summary
 from inventory.salvage.demo import add_demo_salvage
 from inventory.sites.models import Site
@@ -77,6 +78,8 @@ class _Counts:
     technicians: int = 0
     devices: int = 0
     events: int = 0
+    visits: int = 0
+    plans: int = 0
 
 
 def _reference_now(now: datetime | None) -> datetime:
@@ -169,7 +172,8 @@ async def load_demo(
         f"Loaded the demo district in {seconds:.1f} s: {counts.sites} sites, "
         f"{counts.technicians} technicians, {counts.vendors} vendors, "
         f"{counts.models} device models, {counts.devices} devices, {counts.events} events, "
-        f"{counts.batches} vendor export batches."
+        f"{counts.batches} vendor export batches, {counts.visits} visits, "
+        f"{counts.plans} service plans."
     )
     if catalog.duplicates:
         summary += (
@@ -206,11 +210,18 @@ async def _load(
         technicians=technicians,
         vendor_codes=vendor_codes,
     )
-    ids = _Ids(sites=site_ids, models=model_ids, technicians=technician_ids, vendors=vendor_ids)
+    ids = _Ids(
+        sites=site_ids,
+        models=model_ids,
+        technicians=technician_ids,
+        vendors=vendor_ids,
+        visits=VisitLedger(db.settings.zone, await first_visit_id(connection)),
+    )
     for chunk in generator.generate(schools, devices_per_student):
         await _insert_devices(connection, chunk, ids, counts)
     salvage = await add_demo_salvage(connection, db.settings, rng)
     log.info("demo salvage records added", extra=salvage.__dict__)
+    counts.visits, counts.plans = await load_demo_plans(connection, ids.visits, now)
     return counts
 
 
@@ -242,6 +253,8 @@ class _Ids:
     models: dict[str, int]
     technicians: dict[str, int]
     vendors: dict[str, int]
+    # Gives each technician's step the id of its visit; see inventory.plans.demo.
+    visits: VisitLedger
 
 
 async def _insert_rows(
@@ -535,24 +548,29 @@ def _event_rows(device: PlannedDevice, device_id: int, ids: _Ids) -> list[dict[s
     rows = []
     prev_hash: str | None = None
     for event in device.events:
+        technician_id = (
+            ids.technicians[event.technician.employee_number] if event.technician else None
+        )
+        site_id = ids.sites[event.site_code]
         row: dict[str, Any] = {
             "device_id": device_id,
             "sequence": event.sequence,
             "action": event.action,
             "from_state": event.from_state,
             "to_state": event.to_state,
-            "technician_id": ids.technicians[event.technician.employee_number]
-            if event.technician
-            else None,
+            "technician_id": technician_id,
             "technician_name": event.technician.name if event.technician else None,
-            "site_id": ids.sites[event.site_code],
+            "site_id": site_id,
+            "visit_id": ids.visits.visit_for(technician_id, site_id, event.occurred_at)
+            if technician_id is not None
+            else None,
             "occurred_at": event.occurred_at,
             # The demo pretends each step was recorded as it happened.
             "recorded_at": event.occurred_at,
             "notes": event.notes,
             "data": event.data,
         }
-        # Columns left out (actor, actor_user_id, visit_id, request_id, idempotency_key)
+        # Columns left out (actor, actor_user_id, request_id, idempotency_key)
         # are stored as NULL, and event_hash reads a missing column as None.
         row["hash"] = event_hash(prev_hash, row)
         row["prev_hash"] = prev_hash

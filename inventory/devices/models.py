@@ -97,6 +97,7 @@ class DeviceEvent(SQLModel, table=True):
         UniqueConstraint("device_id", "sequence"),
         Index("ix_device_events_technician_device", "technician_id", "device_id"),
         Index("ix_device_events_site_occurred", "site_id", "occurred_at"),
+        Index("ix_device_events_visit", "visit_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True))

@@ -91,7 +91,8 @@ class ActionRequest(Schema):
         description="When it happened; now when left out. Not in the future, and not before "
         "the device's last recorded step. No offset: district time.",
     )
-    # NOTE: events have a visit_id column, but no request sets it until visits are recorded.
+    # The event's visit is not given here: it is the acting technician's visit that covers
+    # occurred_at (see inventory.plans.visits.visit_at).
 
 
 class DeviceRead(BaseModel):

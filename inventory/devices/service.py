@@ -41,6 +41,7 @@ from inventory.lifecycle import (
     warranty_active,
 )
 from inventory.logs import request_id_var
+from inventory.plans.visits import visit_at
 from inventory.reports import summary as report_summary
 from inventory.schemas import Page, check_limit, decode_cursor, encode_cursor
 from inventory.sites.models import Site
@@ -48,6 +49,7 @@ from inventory.sites.service import find_site
 from inventory.technicians.models import Technician
 from inventory.technicians.schemas import TechnicianRef
 from inventory.technicians.service import find_active_technician
+from inventory.tickets.service import open_ticket_in
 from inventory.timeutil import district_today, occurred_instant
 from inventory.types import utc_now
 from inventory.vendors.service import find_vendor
@@ -199,6 +201,9 @@ async def _record_event(
 ) -> EventRead:
     assert device.id is not None
     assert site.id is not None
+    if visit_id is None and technician is not None and technician.id is not None:
+        # The step records the technician's visit that covers its time, if there is one.
+        visit_id = await visit_at(session, technician.id, occurred_at)
     columns: dict[str, Any] = {
         "device_id": device.id,
         "sequence": sequence,
@@ -707,6 +712,17 @@ async def _apply_in(
             )
             if replacement_tag
             else None,
+        )
+    if request.action == "report_problem":
+        # A problem reported from a device's page opens a support ticket for its site.
+        await open_ticket_in(
+            session,
+            site_id=device.site_id,
+            device_id=device.id,
+            problem=str(data.get("problem") or request.notes or ""),
+            severity="medium",
+            impact="person",
+            reported_by=actor.username if actor else None,
         )
     return ActionResult(
         device=await _read_device(session, settings, device.id),

@@ -1,0 +1,1 @@
+"""The itinerant support model: rate cards, service plans, schedules, visits and reports."""

@@ -1,0 +1,1 @@
+"""Support tickets: problems reported at any site, prioritized and assigned to technicians."""
