@@ -154,6 +154,7 @@ def create_app(
             ),
             security=[{"bearer": []}],
         ),
+        request_max_body_size=settings.max_body_kb * 1024,
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
