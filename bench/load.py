@@ -164,9 +164,14 @@ async def _client(
             result.acknowledged.add(answer.json()["event"]["id"])
 
 
-async def run_load(base_url: str, fleet: Fleet, requests_per_client: int) -> LoadResult:
-    """Run every client at once, each sending `requests_per_client` requests."""
-    result = LoadResult()
+async def run_load(
+    base_url: str, fleet: Fleet, requests_per_client: int, result: LoadResult | None = None
+) -> LoadResult:
+    """Run every client at once, each sending `requests_per_client` requests.
+
+    Pass `result` to watch the acknowledged events while the clients run.
+    """
+    result = result if result is not None else LoadResult()
     limits = httpx.Limits(max_connections=len(fleet.tokens))
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
         started = time.perf_counter()

@@ -124,9 +124,12 @@ def restore_sqlite(database_url: str, source: Path, *, replace: bool = False) ->
         log.warning("restoring an older schema", extra={"revision": revision, "head": head})
     if target_path.exists() and target_path.stat().st_size > 0:
         with closing(sqlite3.connect(target_path)) as existing:
-            has_devices = existing.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'devices'"
-            ).fetchone()[0] and existing.execute("SELECT count(*) FROM devices").fetchone()[0]
+            has_devices = (
+                existing.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'devices'"
+                ).fetchone()[0]
+                and existing.execute("SELECT count(*) FROM devices").fetchone()[0]
+            )
         if has_devices and not replace:
             raise BackupError(
                 f"The database {target_path} already holds devices, and restoring would lose "
