@@ -38,6 +38,7 @@ from inventory.escalations.controller import (
 )
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.openapi_errors import document_error_responses
 from inventory.sites.controller import SiteController
 from inventory.technicians.controller import TechnicianController
 from inventory.vendors.controller import VendorController
@@ -160,6 +161,7 @@ def create_app(
         debug=False,
     )
     check_every_route_declares_access(app.routes)
+    document_error_responses(app)
     return app
 
 
