@@ -1,9 +1,9 @@
 """Online backup and restore of an SQLite database with sqlite3's backup API.
 
-The backup API copies the database page by page through an ordinary connection, so it is
-safe while the service is writing: it takes a read snapshot for each step and restarts a
-step when a writer changed pages under it. A PostgreSQL database is backed up with pg_dump
-and pg_restore instead (see docs/deployment.md).
+The backup API copies the database through an ordinary connection. The copy runs in one
+step inside one read transaction, so it is a consistent snapshot. In WAL mode a reader does
+not block writers, so the service keeps writing during the copy. A PostgreSQL database is
+backed up with pg_dump and pg_restore instead (see docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from inventory.migrations import head_revision
 
 log = logging.getLogger(__name__)
 
-# Pages copied per backup step. Between steps the source is unlocked, so writers wait at
-# most one step; 1,024 pages are 4 MiB at SQLite's default page size.
-_PAGES_PER_STEP = 1024
-
 
 class BackupError(RuntimeError):
-    """A backup or restore that cannot be done; the message says why and what to do."""
+    """A backup or restore that cannot be done; the message gives the reason and the fix."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,9 @@ def backup_sqlite(database_url: str, target: Path, *, overwrite: bool = False) -
             closing(sqlite3.connect(source_path)) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
-            source.backup(copy, pages=_PAGES_PER_STEP)
+            # One step: a backup in several steps restarts from the first page whenever
+            # another connection writes between steps, so under load it may never finish.
+            source.backup(copy, pages=-1)
             # A self-contained file: no -wal beside it is needed to read the backup.
             copy.execute("PRAGMA journal_mode=DELETE")
         revision, devices, events = _check_file(partial)

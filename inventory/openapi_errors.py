@@ -1,7 +1,7 @@
-"""Document the error answers every API route can give in the OpenAPI document.
+"""Document in the OpenAPI document the error responses that every API route can return.
 
 Authentication, access rules, request validation, the body size limit and an unreachable
-database can answer any API route, so the routes do not each list them.
+database apply to every API route, so the routes do not each list these responses.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _WRITES = {409: _spec("The request conflicts with the object's state or another 
 
 
 def document_error_responses(app: Litestar) -> None:
-    """Add the shared error answers to every API route that does not declare them itself.
+    """Add the shared error responses to every API route that does not declare them itself.
 
     Call it before the OpenAPI document is first built, which happens on its first request.
     """

@@ -126,7 +126,7 @@ async def test_sigkill_during_writes_loses_nothing(db: Database, database_url: s
     assert verify.returncode == 0, verify.stderr
     stored = await stored_event_ids(db) - fleet.setup_event_ids
     assert result.acknowledged <= stored
-    # Only requests cut off without an answer may have been stored unacknowledged.
+    # Only requests cut off before their response may have been stored unacknowledged.
     assert len(stored - result.acknowledged) <= len(result.failures)
 
 
