@@ -63,6 +63,8 @@ bench: install ## Run the benchmarks (PostgreSQL too when INVENTORY_BENCH_POSTGR
 	$(BIN)/python -m bench.recycling $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 	$(BIN)/python -m bench.reports $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 	$(BIN)/python -m bench.plans
+	$(BIN)/python -m bench.load $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
+	$(BIN)/python -m bench.scan_http $(if $(INVENTORY_BENCH_POSTGRES_URL),--postgres $(INVENTORY_BENCH_POSTGRES_URL))
 
 clean: ## Remove the virtual environments, caches and the local database under var/
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache

@@ -40,6 +40,7 @@ from inventory.imports.controller import DeviceExportController, ImportControlle
 from inventory.imports.pages import ImportPageController
 from inventory.logs import configure_logging
 from inventory.middleware import request_context_middleware
+from inventory.openapi_errors import document_error_responses
 from inventory.plans.controller import (
     FiscalYearController,
     ScheduleEditController,
@@ -177,11 +178,13 @@ def create_app(
             ),
             security=[{"bearer": []}],
         ),
+        request_max_body_size=settings.max_body_kb * 1024,
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
     )
     check_every_route_declares_access(app.routes)
+    document_error_responses(app)
     return app
 
 

@@ -178,6 +178,47 @@ def check() -> None:
     click.echo("Database is at the newest migration.")
 
 
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace FILE when it already exists.")
+def db_backup(file: Path, overwrite: bool) -> None:
+    """Copy the SQLite database to FILE while the service keeps running."""
+    from inventory.backup import BackupError, backup_sqlite
+
+    try:
+        summary = backup_sqlite(_settings().database_url, file, overwrite=overwrite)
+    except (BackupError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Backed up {summary.devices} devices and {summary.events} events to {summary.path} "
+        f"({summary.size_bytes} bytes, revision {summary.revision})."
+    )
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Overwrite a database that already holds devices, losing what was written since.",
+)
+def db_restore(file: Path, replace: bool) -> None:
+    """Copy the SQLite backup FILE over the configured database."""
+    from inventory.backup import BackupError, restore_sqlite
+    from inventory.migrations import head_revision
+
+    try:
+        summary = restore_sqlite(_settings().database_url, file, replace=replace)
+    except (BackupError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {summary.devices} devices and {summary.events} events from {file}.")
+    if summary.revision != head_revision():
+        click.echo(
+            f"The backup is at revision {summary.revision}; run `inventory db upgrade` "
+            "before serving it."
+        )
+
+
 @main.group()
 def demo() -> None:
     """Load the demo district built from public data."""

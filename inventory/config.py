@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, ge=1, description="PostgreSQL connections kept open per worker."
     )
+    max_body_kb: int = Field(
+        default=1024,
+        ge=1,
+        description="Largest request body in KiB that a route accepts, unless the route sets "
+        "its own limit (the vendor reply upload does). Larger bodies get 413.",
+    )
     page_size_max: int = Field(
         default=500, ge=1, description="Largest page a list request may ask for."
     )

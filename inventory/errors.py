@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
@@ -103,6 +104,18 @@ def handle_http_exception(_request: Request, exc: Exception) -> Response:
     return response
 
 
+def handle_body_too_large(request: Request, exc: Exception) -> Response:
+    limit = request.route_handler.resolve_request_max_body_size()
+    limit_text = f"{limit // 1024} KiB" if limit else "the configured limit"
+    log.info("request body too large", extra={"path": request.url.path, "limit_bytes": limit})
+    return _response(
+        413,
+        f"The request body is larger than the limit of {limit_text} for this route; send a "
+        "smaller body or split it into several requests.",
+        {"max_body_bytes": limit},
+    )
+
+
 def handle_database_unavailable(request: Request, exc: Exception) -> Response:
     log.error("database unavailable", extra={"error": str(exc)[:300], "path": request.url.path})
     return _response(
@@ -143,6 +156,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     ServiceError: handle_service_error,
     LifecycleError: handle_lifecycle_error,
+    RequestEntityTooLarge: handle_body_too_large,
     HTTPException: handle_http_exception,
     DatabaseUnavailableError: handle_database_unavailable,
     # Connection refused, reset or timed out, and SQLite's "database is locked" after the

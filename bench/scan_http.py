@@ -1,0 +1,182 @@
+"""Scan lookup over HTTP on loopback at a large fleet, against one worker.
+
+Run with `python -m bench.scan_http [--devices N] [--samples N] [--postgres URL]`. It builds
+a throw-away database of N devices (default 1,000,000), starts `inventory serve` with one
+worker and the bare-driver baseline (bench/minimal_app.py) with one worker, and measures in
+the same run:
+
+- GET /api/v1/devices/{asset_tag} with one client: p50 and p99;
+- the same lookup with 32 concurrent clients: throughput, against the baseline's lookup and
+  against the service's own GET /health (its plainest JSON route, one `SELECT 1`);
+- one action (deploy) with one client: p99.
+
+Targets: one client p50 within 3 ms and p99 within 15 ms on SQLite, p99 within 25 ms on
+PostgreSQL; 32 clients at least 0.5 of the baseline and 0.25 of /health; action p99 within
+30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.__main__ import _prepare
+from bench.load import _free_port, _percentile, serving
+from inventory.accounts.service import create_token, create_user
+
+CONCURRENT_CLIENTS = 32
+
+
+@contextmanager
+def serving_baseline(database_url: str) -> Iterator[str]:
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.minimal_app:app", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, "BENCH_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/raw/x", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def _sequential(http: httpx.AsyncClient, paths: list[str]) -> list[float]:
+    timings = []
+    for path in paths:
+        started = time.perf_counter()
+        response = await http.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return timings
+
+
+async def _throughput(http: httpx.AsyncClient, paths: list[str]) -> float:
+    """Return requests per second of `paths` spread over CONCURRENT_CLIENTS clients."""
+    queue = list(paths)
+
+    async def client() -> None:
+        while queue:
+            (await http.get(queue.pop())).raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONCURRENT_CLIENTS)))
+    return len(paths) / (time.perf_counter() - started)
+
+
+def _line(name: str, value: float, unit: str, target: str) -> None:
+    print(f"  {name:<44} {value:9.2f} {unit:<6} target {target}")
+
+
+async def _bench(url: str, name: str, devices: int, samples: int) -> None:
+    print(f"{name} ({devices:,} devices, {samples} samples)")
+    db = await _prepare(url, devices)
+    await create_user(db, "bench", "technician", None, technician="000001")
+    token, _info = await create_token(db, "bench", name="bench")
+    await db.dispose()
+    rng = random.Random(5)
+    tags = [f"{rng.randrange(devices):08d}" for _ in range(samples)]
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=CONCURRENT_CLIENTS)
+    with serving(url, workers=1) as (service_url, _process), serving_baseline(url) as raw_url:
+        async with (
+            httpx.AsyncClient(base_url=service_url, headers=headers, limits=limits) as service,
+            httpx.AsyncClient(base_url=raw_url, limits=limits) as raw,
+        ):
+            lookups = [f"/api/v1/devices/{tag}" for tag in tags]
+            await _sequential(service, lookups[:20])
+            one = await _sequential(service, lookups)
+            raw_one = await _sequential(raw, [f"/raw/{tag}" for tag in tags])
+            limit = "3 ms" if name == "SQLite" else "-"
+            _line("lookup, 1 client, p50", _percentile(one, 0.5), "ms", limit)
+            _line(
+                "lookup, 1 client, p99",
+                _percentile(one, 0.99),
+                "ms",
+                "15 ms" if name == "SQLite" else "25 ms",
+            )
+            _line("baseline lookup, 1 client, p50", _percentile(raw_one, 0.5), "ms", "-")
+
+            service_rps = await _throughput(service, lookups * 2)
+            raw_rps = await _throughput(raw, [f"/raw/{tag}" for tag in tags] * 2)
+            health_rps = await _throughput(service, ["/health"] * (2 * samples))
+            _line(f"lookup, {CONCURRENT_CLIENTS} clients", service_rps, "req/s", "-")
+            _line(f"baseline lookup, {CONCURRENT_CLIENTS} clients", raw_rps, "req/s", "-")
+            _line(f"GET /health, {CONCURRENT_CLIENTS} clients", health_rps, "req/s", "-")
+            _line("ratio lookup / baseline lookup", service_rps / raw_rps, "", ">= 0.5")
+            _line("ratio lookup / GET /health", service_rps / health_rps, "", ">= 0.25")
+
+            action_timings = []
+            body = {"action": "deploy", "data": {"room": "101"}}
+            for n in range(samples):
+                started = time.perf_counter()
+                answer = await service.post(f"/api/v1/devices/{n:08d}/actions", json=body)
+                action_timings.append((time.perf_counter() - started) * 1000)
+                answer.raise_for_status()
+            _line("action, 1 client, p50", _percentile(action_timings, 0.5), "ms", "-")
+            _line("action, 1 client, p99", _percentile(action_timings, 0.99), "ms", "30 ms")
+
+
+async def _postgres(server_url: str, devices: int, samples: int) -> None:
+    parsed = make_url(server_url)
+    name = f"inventory_scan_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = parsed.set(database=name).render_as_string(hide_password=False)
+        await _bench(url, "PostgreSQL", devices, samples)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=1_000_000, help="devices to generate")
+    parser.add_argument("--samples", type=int, default=1000, help="timed requests per figure")
+    parser.add_argument("--postgres", help="asyncpg URL of a server to also run on")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'scan.sqlite3'}"
+        asyncio.run(_bench(url, "SQLite", args.devices, args.samples))
+    if args.postgres:
+        asyncio.run(_postgres(args.postgres, args.devices, args.samples))
+
+
+if __name__ == "__main__":
+    main()
