@@ -46,6 +46,7 @@ from inventory.imports.report import (
 )
 from inventory.lifecycle import State
 from inventory.logs import request_id_var
+from inventory.reports import summary as report_summary
 from inventory.sites.models import Site
 from inventory.technicians.models import Technician
 from inventory.technicians.service import find_active_technician
@@ -572,6 +573,23 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
     await writer.insert("devices", DEVICE_COLUMNS, devices)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+    await report_summary.record_bulk(
+        writer.session,
+        (
+            report_summary.BulkEvent(
+                device_id=device[0],
+                before=None,
+                after=(device[5], device[6], device[4], device[12]),
+                site_id=device[5],
+                occurred_at=context.now,
+                technician_id=context.technician.id,
+                action="import",
+                from_state=None,
+                to_state=device[6],
+            )
+            for device in devices
+        ),
+    )
 
 
 async def _last_hashes(session: AsyncSession, devices: list[_Existing]) -> dict[int, str]:
@@ -650,6 +668,30 @@ async def _write_updates(
     await writer.update_devices(updates)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+    await report_summary.record_bulk(
+        session,
+        (
+            report_summary.BulkEvent(
+                device_id=existing.id,
+                before=(
+                    existing.site_id,
+                    existing.state,
+                    existing.model_id,
+                    existing.operating_system,
+                ),
+                after=(update[4], existing.state, update[3], update[10]),
+                site_id=update[4],
+                occurred_at=context.now,
+                technician_id=context.technician.id,
+                action="import_update",
+                from_state=existing.state,
+                to_state=existing.state,
+            )
+            for (_row, existing, _changes, _coverage), update in zip(
+                planned.updates, updates, strict=True
+            )
+        ),
+    )
 
 
 def _plain(value: Any) -> Any:

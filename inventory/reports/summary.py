@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +58,7 @@ UNCOUNTED_ACTIONS = frozenset({"escalation_export"})
 NO_TECHNICIAN = 0
 
 _DAY = timedelta(days=1)
+_REBUILD_PAGE = 50_000
 
 
 def district_zone() -> ZoneInfo:
@@ -152,8 +154,73 @@ async def record_event(session: AsyncSession, device: Device, event: DeviceEvent
     await _track_repair(session, device.id, event, month)
 
 
+@dataclass(frozen=True)
+class BulkEvent:
+    """One event that a bulk writer inserted without `record_event`, with the device's
+    (site_id, state, model_id, operating_system) before it (None for a new device) and after."""
+
+    device_id: int
+    before: tuple[int, str, int, str | None] | None
+    after: tuple[int, str, int, str | None]
+    site_id: int
+    occurred_at: datetime
+    technician_id: int | None
+    action: str
+    from_state: str | None
+    to_state: str
+
+
+async def record_bulk(session: AsyncSession, events: Iterable[BulkEvent]) -> None:
+    """Apply many new events to the summary tables at once, in the caller's transaction.
+
+    For writers that insert events in bulk (imports, closing a recycling batch): the
+    changes are added up first, so each summary row is written once however many events
+    change it.
+    """
+    zone = district_zone()
+    counts: Counter[tuple[Any, ...]] = Counter()
+    steps: Counter[tuple[int, date, int, str]] = Counter()
+    outcomes: Counter[tuple[int, date, str]] = Counter()
+    repairs: list[BulkEvent] = []
+    for event in events:
+        if event.action in UNCOUNTED_ACTIONS:
+            continue
+        before = None if event.before is None else _device_key(*event.before)
+        after = _device_key(*event.after)
+        if before != after:
+            if before is not None:
+                counts[before] -= 1
+            counts[after] += 1
+        month = month_of(event.occurred_at, zone)
+        steps[(event.site_id, month, event.technician_id or NO_TECHNICIAN, event.action)] += 1
+        outcome = OUTCOMES.get((event.action, event.to_state))
+        if outcome is not None:
+            outcomes[(event.site_id, month, outcome)] += 1
+        if event.from_state in REPAIR_STATES or event.to_state in REPAIR_STATES:
+            repairs.append(event)
+    names = ("site_id", "state", "model_id", "operating_system")
+    # Key order, as in record_event, so concurrent writers lock rows in the same order.
+    for key, delta in sorted(counts.items()):
+        if delta:
+            row = dict(zip(names, key, strict=True))
+            await _add(session, ReportDeviceCount, row, "device_count", delta)
+    for (site_id, month, technician_id, action), count in sorted(steps.items()):
+        step_key = {
+            "site_id": site_id,
+            "month": month,
+            "technician_id": technician_id,
+            "action": action,
+        }
+        await _add(session, ReportStepCount, step_key, "step_count", count)
+    for (site_id, month, outcome), count in sorted(outcomes.items()):
+        outcome_key = {"site_id": site_id, "month": month, "outcome": outcome}
+        await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", count)
+    for event in repairs:
+        await _track_repair(session, event.device_id, event, month_of(event.occurred_at, zone))
+
+
 async def _track_repair(
-    session: AsyncSession, device_id: int, event: DeviceEvent, month: date
+    session: AsyncSession, device_id: int, event: DeviceEvent | BulkEvent, month: date
 ) -> None:
     was_open = event.from_state in REPAIR_STATES
     is_open = event.to_state in REPAIR_STATES
@@ -290,21 +357,36 @@ def rebuild(connection: Connection, zone: ZoneInfo | None = None) -> None:
     )
 
     builder = SummaryBuilder(zone)
-    events = connection.execute(
-        select(
-            DeviceEvent.device_id,
-            DeviceEvent.site_id,
-            DeviceEvent.occurred_at,
-            DeviceEvent.technician_id,
-            DeviceEvent.action,
-            DeviceEvent.from_state,
-            DeviceEvent.to_state,
-        )
-        .order_by(DeviceEvent.device_id, DeviceEvent.sequence)
-        .execution_options(yield_per=20_000)
-    )
-    for row in events:
-        builder.add(*row)
+    # Pages by (device, sequence) rather than one server-side cursor: on PostgreSQL an open
+    # cursor on device_events would block later DDL on the table in the same transaction,
+    # as when a migration adds an index after this rebuild.
+    after = (0, 0)
+    while True:
+        rows = connection.execute(
+            select(
+                DeviceEvent.device_id,
+                DeviceEvent.sequence,
+                DeviceEvent.site_id,
+                DeviceEvent.occurred_at,
+                DeviceEvent.technician_id,
+                DeviceEvent.action,
+                DeviceEvent.from_state,
+                DeviceEvent.to_state,
+            )
+            .where(
+                or_(
+                    DeviceEvent.device_id > after[0],
+                    and_(DeviceEvent.device_id == after[0], DeviceEvent.sequence > after[1]),
+                )
+            )
+            .order_by(DeviceEvent.device_id, DeviceEvent.sequence)
+            .limit(_REBUILD_PAGE)
+        ).all()
+        for device_id, _sequence, *rest in rows:
+            builder.add(device_id, *rest)
+        if len(rows) < _REBUILD_PAGE:
+            break
+        after = (rows[-1][0], rows[-1][1])
     write_summary(connection, builder)
 
 

@@ -23,6 +23,8 @@ from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.lifecycle import SANITIZATION_NOT_NEEDED, DeviceContext, State, plan_transition
 from inventory.logs import request_id_var
+from inventory.plans.visits import visit_at
+from inventory.reports import summary as report_summary
 from inventory.salvage.models import RecyclingBatch, RecyclingBatchDevice, Sanitization
 from inventory.salvage.schemas import BatchClose, BatchCreate, RecyclingBatchRead
 from inventory.salvage.service import has_storage, require_technician
@@ -248,7 +250,15 @@ async def close_batch(
         )
         devices = (
             await session.execute(
-                select(Device.id, Device.asset_tag, Device.state, Device.version, Device.site_id)
+                select(
+                    Device.id,
+                    Device.asset_tag,
+                    Device.state,
+                    Device.version,
+                    Device.site_id,
+                    Device.model_id,
+                    Device.operating_system,
+                )
                 .where(Device.id.in_(in_batch))
                 .order_by(Device.id)
                 .with_for_update()
@@ -289,12 +299,33 @@ async def close_batch(
                 f"Devices of recycling batch {batch_id} changed while it was closing; try again.",
                 batch=batch_id,
             )
+        # The closing is one step of the technician's visit, when one covers this time.
+        visit_id = await visit_at(session, technician.id, now) if technician.id else None
         events = [
-            _recycle_event(row, previous.get(row.id), technician, principal, batch_label, now)
+            _recycle_event(
+                row, previous.get(row.id), technician, principal, batch_label, now, visit_id
+            )
             for row in devices
         ]
         for start in range(0, len(events), _INSERT_CHUNK):
             await session.execute(insert(DeviceEvent), events[start : start + _INSERT_CHUNK])
+        await report_summary.record_bulk(
+            session,
+            (
+                report_summary.BulkEvent(
+                    device_id=row.id,
+                    before=(row.site_id, row.state, row.model_id, row.operating_system),
+                    after=(row.site_id, State.RECYCLED.value, row.model_id, row.operating_system),
+                    site_id=row.site_id,
+                    occurred_at=now,
+                    technician_id=technician.id,
+                    action="recycle",
+                    from_state=row.state,
+                    to_state=State.RECYCLED.value,
+                )
+                for row in devices
+            ),
+        )
         batch.status = CLOSED
         batch.closed_at = now
         batch.closed_by_id = technician.id
@@ -317,6 +348,7 @@ def _recycle_event(
     principal: Principal | None,
     batch_label: str,
     now: Any,
+    visit_id: int | None,
 ) -> dict[str, Any]:
     columns: dict[str, Any] = {
         "device_id": row.id,
@@ -329,7 +361,7 @@ def _recycle_event(
         "actor": principal.username if principal else None,
         "actor_user_id": principal.user_id if principal else None,
         "site_id": row.site_id,
-        "visit_id": None,
+        "visit_id": visit_id,
         "occurred_at": now,
         "recorded_at": now,
         "notes": None,
