@@ -213,5 +213,5 @@ async def test_racing_check_ins_one_wins(db: Database) -> None:
     )
     wins = [result for result in results if isinstance(result, VisitRead)]
     conflicts = [result for result in results if isinstance(result, ConflictError)]
-    assert len(wins) == 1
-    assert len(conflicts) == 1
+    assert len(wins) == 1, results
+    assert len(conflicts) == 1, results

@@ -132,15 +132,16 @@ async def check_in(db: Database, data: CheckIn, principal: Principal | None) -> 
             notes=data.notes,
         )
         session.add(visit)
+        # Read before the flush: a failed flush expires the loaded rows.
+        number = technician.employee_number
         try:
             await session.flush()
         except IntegrityError as exc:
             # Another check-in of the same technician won the race for the open visit.
-            log.info("check-in lost a race", extra={"technician": technician.employee_number})
+            log.info("check-in lost a race", extra={"technician": number})
             raise ConflictError(
-                f"Technician {technician.employee_number} is already checked in; check out "
-                "of the open visit first.",
-                technician=technician.employee_number,
+                f"Technician {number} is already checked in; check out of the open visit first.",
+                technician=number,
             ) from exc
         log.info(
             "checked in",
