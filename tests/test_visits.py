@@ -10,8 +10,11 @@ from decimal import Decimal
 
 from inventory.db import Database
 from inventory.errors import ConflictError
+from inventory.fiscal import FiscalYear
 from inventory.plans import reports, service, visits
 from inventory.plans.schemas import CheckIn, VisitRead
+from inventory.reports.periods import fiscal_year_period
+from inventory.reports.site import site_report
 from inventory.sites.schemas import SiteCreate
 from inventory.sites.service import create_site, find_site
 from tests.conftest import token_for
@@ -215,3 +218,32 @@ async def test_racing_check_ins_one_wins(db: Database) -> None:
     conflicts = [result for result in results if isinstance(result, ConflictError)]
     assert len(wins) == 1, results
     assert len(conflicts) == 1, results
+
+
+async def test_site_report_shows_days_delivered_against_purchased(client, db: Database) -> None:
+    await make_world(db)
+    await service.set_plan(db, "01M015", "2025-26", 2, user="tester")
+    for at in (datetime(2025, 9, 2, 15, tzinfo=UTC), datetime(2025, 10, 7, 15, tzinfo=UTC)):
+        visit = await _check_in(client, at)
+        await client.post(
+            f"/api/v1/visits/{visit['id']}/check-out",
+            json={"at": (at + timedelta(hours=2)).isoformat()},
+        )
+    period = fiscal_year_period(FiscalYear.parse("2025-26"))
+    months = await reports.delivery_for_site(db, "01M015", "2025-26")
+
+    report = await site_report(db, "01M015", period)
+    table = next(table for table in report.tables if table.key == "service_days")
+    assert table.note is None
+    assert [row[0] for row in table.rows[:-1]] == [month.month for month in months]
+    assert table.rows[2] == ["2025-09", str(months[2].purchased_days), 1]
+    total = sum((month.purchased_days for month in months), Decimal(0))
+    assert table.rows[-1] == ["Total", str(total), 2]
+    assert table.total_rows == {len(months)}
+
+    # A site without a plan shows its months with nothing bought, and says how it is served.
+    other = await site_report(db, "02M019", period)
+    unplanned = next(table for table in other.tables if table.key == "service_days")
+    assert unplanned.rows[-1] == ["Total", "0.0", 0]
+    assert unplanned.note is not None
+    assert "tickets" in unplanned.note
