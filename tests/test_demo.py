@@ -288,10 +288,11 @@ async def test_escalations_match_their_device_steps(db) -> None:
                 break
             if event.action in expected:
                 steps.append(event)
+        assert steps, escalation.id
         if escalation.state == "closed":
-            assert steps and steps[-1].action in ("vendor_return", "vendor_deny", "vendor_replace")
+            assert steps[-1].action in ("vendor_return", "vendor_deny", "vendor_replace")
         else:
-            assert steps and expected[steps[-1].action] == escalation.state, escalation.id
+            assert expected[steps[-1].action] == escalation.state, escalation.id
         acknowledged = [step for step in steps if step.action == "vendor_acknowledge"]
         if acknowledged:
             assert escalation.rma_number == acknowledged[0].data["rma_number"]
