@@ -119,7 +119,10 @@ def restore_sqlite(database_url: str, source: Path, *, replace: bool = False) ->
     revision, devices, events = _check_file(source)
     head = head_revision()
     if revision != head:
-        log.warning("restoring an older schema", extra={"revision": revision, "head": head})
+        log.warning(
+            "restoring a backup at another schema revision",
+            extra={"revision": revision, "head": head},
+        )
     if target_path.exists() and target_path.stat().st_size > 0:
         with closing(sqlite3.connect(target_path)) as existing:
             has_devices = (

@@ -39,6 +39,8 @@ class TcpProxy:
         self.stop()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        # Closing the loop closes its self-pipe sockets, which would otherwise leak.
+        self._loop.close()
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
