@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -30,7 +32,7 @@ from inventory.devices.controller import (
     LabelController,
     TagReservationController,
 )
-from inventory.errors import EXCEPTION_HANDLERS, error_body
+from inventory.errors import EXCEPTION_HANDLERS, NotFoundError, error_body
 from inventory.escalations.controller import (
     CoverageController,
     EscalationController,
@@ -81,6 +83,23 @@ async def health(state: State) -> Response[dict]:
             media_type=MediaType.JSON,
         )
     return Response({"status": "ok", "database": "ok"})
+
+
+# The largest id any table can hold: ids of the smaller tables are 32-bit integers on
+# PostgreSQL, and no table comes near this many rows.
+MAX_ID = 2**31 - 1
+
+
+def refuse_impossible_ids(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """Answer an integer path parameter no row can have as not found, before any query.
+
+    Without this a number beyond the database's integers fails inside the driver (an
+    OverflowError from SQLite or asyncpg) and would surface as a server error.
+    """
+    for name, value in connection.path_params.items():
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            noun = name.removesuffix("_id").replace("_", " ").capitalize()
+            raise NotFoundError(f"{noun} {value} not found.", **{name: str(value)})
 
 
 def create_app(
@@ -145,7 +164,7 @@ def create_app(
             request_context_middleware,
             DefineMiddleware(AuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
         ],
-        guards=[enforce_access],
+        guards=[enforce_access, refuse_impossible_ids],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="inventory_csrf",
