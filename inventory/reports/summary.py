@@ -113,9 +113,6 @@ async def record_event(session: AsyncSession, device: Device, event: DeviceEvent
             f"(state {device.state!r}, event from {event.from_state!r}); the report summary "
             "would drift."
         )
-    zone = district_zone()
-    month = month_of(event.occurred_at, zone)
-
     after = (
         await session.execute(
             select(Device.site_id, Device.state, Device.model_id, Device.operating_system).where(
@@ -123,41 +120,31 @@ async def record_event(session: AsyncSession, device: Device, event: DeviceEvent
             )
         )
     ).one()
-    new_key = _device_key(*after)
-    if event.from_state is None:
-        old_key = None
-    else:
-        old_key = _device_key(
-            device.site_id, device.state, device.model_id, device.operating_system
-        )
-    if old_key != new_key:
-        names = ("site_id", "state", "model_id", "operating_system")
-        changes = [(new_key, 1)] if old_key is None else [(old_key, -1), (new_key, 1)]
-        # Rows are changed in key order, so two transactions that move devices in opposite
-        # directions (deploy and collect) lock these rows in the same order. The test
-        # test_concurrent_moves_keep_counts deadlocks on PostgreSQL without the sort.
-        for key, delta in sorted(changes):
-            row = dict(zip(names, key, strict=True))
-            await _add(session, ReportDeviceCount, row, "device_count", delta)
-
-    step_key = {
-        "site_id": event.site_id,
-        "month": month,
-        "technician_id": event.technician_id or NO_TECHNICIAN,
-        "action": event.action,
-    }
-    await _add(session, ReportStepCount, step_key, "step_count", 1)
-    outcome = OUTCOMES.get((event.action, event.to_state))
-    if outcome is not None:
-        outcome_key = {"site_id": event.site_id, "month": month, "outcome": outcome}
-        await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", 1)
-    await _track_repair(session, device.id, event, month)
+    before = None
+    if event.from_state is not None:
+        before = (device.site_id, device.state, device.model_id, device.operating_system)
+    await record_bulk(
+        session,
+        [
+            BulkEvent(
+                device_id=device.id,
+                before=before,
+                after=tuple(after),
+                site_id=event.site_id,
+                occurred_at=event.occurred_at,
+                technician_id=event.technician_id,
+                action=event.action,
+                from_state=event.from_state,
+                to_state=event.to_state,
+            )
+        ],
+    )
 
 
 @dataclass(frozen=True)
 class BulkEvent:
-    """One event that a bulk writer inserted without `record_event`, with the device's
-    (site_id, state, model_id, operating_system) before it (None for a new device) and after."""
+    """An event to summarize, with the device's (site_id, state, model_id, operating_system)
+    before it (None for a new device) and after it."""
 
     device_id: int
     before: tuple[int, str, int, str | None] | None
@@ -171,11 +158,10 @@ class BulkEvent:
 
 
 async def record_bulk(session: AsyncSession, events: Iterable[BulkEvent]) -> None:
-    """Apply many new events to the summary tables at once, in the caller's transaction.
+    """Apply new events to the summary tables, in the caller's transaction.
 
-    For writers that insert events in bulk (imports, closing a recycling batch): the
-    changes are added up first, so each summary row is written once however many events
-    change it.
+    `record_event` passes one event. Imports and recycling batches pass many, and the
+    changes are added up first, so each summary row is written once.
     """
     zone = district_zone()
     counts: Counter[tuple[Any, ...]] = Counter()
@@ -199,7 +185,9 @@ async def record_bulk(session: AsyncSession, events: Iterable[BulkEvent]) -> Non
         if event.from_state in REPAIR_STATES or event.to_state in REPAIR_STATES:
             repairs.append(event)
     names = ("site_id", "state", "model_id", "operating_system")
-    # Key order, as in record_event, so concurrent writers lock rows in the same order.
+    # Rows are changed in key order, so two transactions that move devices in opposite
+    # directions (deploy and collect) lock them in the same order. Without the sort,
+    # test_concurrent_moves_keep_counts deadlocks on PostgreSQL.
     for key, delta in sorted(counts.items()):
         if delta:
             row = dict(zip(names, key, strict=True))
