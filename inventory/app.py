@@ -91,10 +91,10 @@ MAX_ID = 2**31 - 1
 
 
 def refuse_impossible_ids(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    """Answer an integer path parameter no row can have as not found, before any query.
+    """Raise NotFoundError for an integer path parameter no row can have, before any query.
 
-    Without this a number beyond the database's integers fails inside the driver (an
-    OverflowError from SQLite or asyncpg) and would surface as a server error.
+    Without this, a number beyond the database's integers fails inside the driver with an
+    OverflowError (SQLite and asyncpg both raise it) and the client gets a 500.
     """
     for name, value in connection.path_params.items():
         if isinstance(value, int) and not 0 <= value <= MAX_ID:

@@ -1,4 +1,4 @@
-"""Ids too large for the database's integers are answered as missing, never with a 500."""
+"""Ids too large for the database's integers get 404, not a 500."""
 
 from __future__ import annotations
 

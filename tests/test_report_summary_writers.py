@@ -1,7 +1,6 @@
-"""The report summary stays exact when events are written in bulk, not one action at a time.
+"""The report summary stays exact when imports and recycling batches write events in bulk.
 
-Imports and closing a recycling batch insert their events in bulk; each test compares the
-summary they leave with a rebuild from the devices and events.
+Each test compares the summary they leave with a rebuild from the devices and events.
 """
 
 from __future__ import annotations

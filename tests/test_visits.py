@@ -241,7 +241,7 @@ async def test_site_report_shows_days_delivered_against_purchased(client, db: Da
     assert table.rows[-1] == ["Total", str(total), 2]
     assert table.total_rows == {len(months)}
 
-    # A site without a plan shows its months with nothing bought, and says how it is served.
+    # A site without a plan shows zero days bought and a note that tickets serve it.
     other = await site_report(db, "02M019", period)
     unplanned = next(table for table in other.tables if table.key == "service_days")
     assert unplanned.rows[-1] == ["Total", "0.0", 0]

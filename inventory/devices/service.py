@@ -235,8 +235,8 @@ async def _record_event(
     event = DeviceEvent(**columns, prev_hash=prev_hash, hash=event_hash(prev_hash, columns))
     session.add(event)
     await session.flush()
-    # The report summary changes with the event, in this transaction; `device` still holds
-    # the row as it was before the action, which the summary needs.
+    # The report summary changes with the event, in this transaction. `device` still
+    # contains the row as it was before the action, which the summary needs.
     await report_summary.record_event(session, device, event)
     log.info(
         "state change",

@@ -122,7 +122,7 @@ FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def _plan(columns: tuple[Column, ...]) -> tuple[tuple[str, int | None], ...]:
-    """Each column as (field, part index or None), for `VendorProfile.row`."""
+    """Return each column as (field, part index or None), for `VendorProfile.row`."""
     return tuple(
         (column.field, (column.index or 1) - 1 if column.field == "part" else None)
         for column in columns

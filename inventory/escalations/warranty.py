@@ -12,7 +12,7 @@ from inventory.escalations.schemas import CoverageCreate, CoverageRead
 async def device_coverages(
     db: Database, asset_tag: str, principal: Principal | None
 ) -> list[CoverageRead]:
-    """The coverages of a device the principal may see, oldest first."""
+    """Return the coverages of a device the principal may see, oldest first."""
     async with db.read() as session:
         device = await find_visible_device(session, asset_tag, principal)
         assert device.id is not None

@@ -21,13 +21,12 @@ from inventory.sites.models import Site
 async def delivered_days(session: AsyncSession, site: Site, period: Period) -> list[MonthDelivery]:
     """Return one row per month of `period`, from the fiscal years it falls in."""
     assert site.id is not None
-    wanted = {f"{month:%Y-%m}" for month in period.months()}
+    in_period = {f"{month:%Y-%m}" for month in period.months()}
     years = sorted({FiscalYear.containing(month) for month in period.months()})
     rows: list[MonthDelivery] = []
     for year in years:
-        rows += [
-            row for row in await site_delivery(session, site.id, year.label) if row.month in wanted
-        ]
+        delivery = await site_delivery(session, site.id, year.label)
+        rows += [row for row in delivery if row.month in in_period]
     return rows
 
 

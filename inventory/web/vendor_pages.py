@@ -81,7 +81,7 @@ class VendorPageController(Controller):
         batch_id: FromPath[int],
         format: FromQuery[str] = "csv",
     ) -> Stream:
-        """The batch file for a signed-in user; the API's download takes a token instead."""
+        """Stream a batch file to a signed-in user, since the API's download takes a token."""
         batch, _profile = await batches.get_batch(db, batch_id, principal)
         if batch.vendor != code:
             raise NotFoundError(f"Export batch {batch_id} not found.", batch=batch_id)
