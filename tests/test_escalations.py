@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import xml.etree.ElementTree as ElementTree
-from datetime import date, datetime
+import zipfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
 from inventory.escalations.batches import create_batch
 from inventory.escalations.coverage import coverage_end, covers, warranty_end
-from inventory.escalations.exports import neutralize, restore
+from inventory.escalations.exports import neutralize, restore, xlsx_file
 from inventory.escalations.models import Escalation, ExportBatch, WarrantyCoverage
 from inventory.escalations.profiles import get_profile
 from inventory.vendors.schemas import VendorCreate
@@ -711,3 +713,22 @@ async def test_site_user_sees_coverages_but_cannot_add(app: Any, db: Database) -
             "/a/T971/warranty", data={"_csrf_token": token, "start": "2025-01-01", "months": "12"}
         )
         assert refused.status_code == 403
+
+
+async def test_xlsx_export_repeats_across_seconds() -> None:
+    # openpyxl stamps each save with the time of saving; the export replaces it with the
+    # batch's time, so a download a second later has the same bytes.
+    created = datetime(2026, 12, 5, 9, 30, 15, tzinfo=UTC)
+
+    async def pages():
+        yield [{"escalation_id": "1", "asset_tag": "0001234", "problem": "=SUM(A1)"}]
+
+    first = await xlsx_file(get_profile(None), "Acer", created, pages())
+    await asyncio.sleep(1.1)
+    second = await xlsx_file(get_profile(None), "Acer", created, pages())
+    with first, second:
+        first_bytes = first.read()
+        assert first_bytes == second.read()
+    with zipfile.ZipFile(io.BytesIO(first_bytes)) as archive:
+        core = archive.read("docProps/core.xml")
+    assert b"2026-12-05T09:30:15Z</dcterms:modified>" in core

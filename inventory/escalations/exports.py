@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -145,7 +146,7 @@ class _Workbook:
         fixed = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
         created = self.created
         stamp = (created.year, created.month, created.day, created.hour, created.minute, 0)
-        _repack(raw, fixed, stamp)
+        _repack(raw, fixed, stamp, created)
         raw.close()
         fixed.seek(0)
         return fixed
@@ -169,15 +170,25 @@ async def xlsx_file(
     return await asyncio.to_thread(workbook.save)
 
 
-def _repack(source: Any, target: Any, stamp: tuple[int, int, int, int, int, int]) -> None:
-    """Copy a zip archive entry by entry, giving every entry the same timestamp."""
+# openpyxl sets the document's modified time to the time of saving, whatever it was given.
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _repack(
+    source: Any, target: Any, stamp: tuple[int, int, int, int, int, int], modified: datetime
+) -> None:
+    """Copy a zip archive entry by entry, with one timestamp and the given modified time."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=stamp)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
             with old.open(info) as data, new.open(entry, "w") as out:
-                shutil.copyfileobj(data, out)
+                if info.filename == "docProps/core.xml":
+                    when = modified.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                    out.write(_MODIFIED.sub(rb"\g<1>" + when + rb"\g<2>", data.read()))
+                else:
+                    shutil.copyfileobj(data, out)
 
 
 def file_chunks(handle: Any, size: int = 64 * 1024) -> Iterator[bytes]:
