@@ -26,6 +26,7 @@ from inventory.accounts.auth import (
 from inventory.accounts.principal import Principal
 from inventory.config import Settings, get_settings
 from inventory.db import Database, DatabaseUnavailableError
+from inventory.deps import DatabaseDep
 from inventory.devices.controller import (
     DeviceController,
     DeviceModelController,
@@ -66,7 +67,10 @@ def provide_db(state: State) -> Database:
     return state.db
 
 
-def provide_principal(request: Request) -> Principal | None:
+def provide_principal(request: Request, db: DatabaseDep) -> Principal | None:
+    # `db` is not used: depending on it makes Litestar resolve the two providers one after
+    # the other, instead of starting a task group for them on every request.
+    del db
     return request.scope.get("user")
 
 
@@ -90,7 +94,7 @@ async def health(state: State) -> Response[dict]:
 MAX_ID = 2**31 - 1
 
 
-def refuse_impossible_ids(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def refuse_impossible_ids(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Raise NotFoundError for an integer path parameter no row can have, before any query.
 
     Without this, a number beyond the database's integers fails inside the driver with an
@@ -100,6 +104,16 @@ def refuse_impossible_ids(connection: ASGIConnection, _handler: BaseRouteHandler
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
             noun = name.removesuffix("_id").replace("_", " ").capitalize()
             raise NotFoundError(f"{noun} {value} not found.", **{name: str(value)})
+
+
+async def check_request(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Check a route's access rule, then its integer path parameters.
+
+    This is the one guard of every route, because Litestar copies the route handler for
+    each guard it calls, on every request.
+    """
+    await enforce_access(connection, handler)
+    await refuse_impossible_ids(connection, handler)
 
 
 def create_app(
@@ -164,7 +178,7 @@ def create_app(
             request_context_middleware,
             DefineMiddleware(AuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
         ],
-        guards=[enforce_access, refuse_impossible_ids],
+        guards=[check_request],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="inventory_csrf",

@@ -64,7 +64,10 @@ class Settings(BaseSettings):
         description="Milliseconds an SQLite connection waits for another writer before failing.",
     )
     db_pool_size: int = Field(
-        default=10, ge=1, description="PostgreSQL connections kept open per worker."
+        default=10,
+        ge=1,
+        description="PostgreSQL connections kept open per worker for transactions, and the "
+        "most a worker opens for the reads every request makes (also on SQLite).",
     )
     max_body_kb: int = Field(
         default=1024,

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+import asyncpg
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from inventory.config import PROJECT_ROOT, Settings
+from inventory.driver_pool import CompiledRead, DriverPool
 
 log = logging.getLogger(__name__)
+
+
+def many_columns(*columns: Any) -> list[Any]:
+    """Return `columns` as a plain list, for `select(*many_columns(...))`.
+
+    mypy stops matching the typed overloads of `select` past a dozen columns and reports an
+    error, while a list of Any goes to its untyped form.
+    """
+    return list(columns)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
 
 ALEMBIC_DIR = PROJECT_ROOT / "alembic"
 
@@ -48,8 +65,10 @@ def _sqlite_begin(connection: Connection) -> None:
     # A write transaction takes the write lock at BEGIN. A deferred transaction that reads
     # first and writes later fails at once with "database is locked" when another writer
     # committed in between, and the busy timeout does not help in that case.
-    immediate = connection.get_execution_options().get("sqlite_immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get("sqlite_autocommit", False):
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
 
 class Database:
@@ -60,6 +79,18 @@ class Database:
         self.url = make_url(settings.database_url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(pool=pool)
+        # The same pool, for single statements that need no transaction around them.
+        self._autocommit_engine = self.engine.execution_options(
+            **({"sqlite_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
+        # A worker's bare driver connections for `fetch`. One-off commands (no pool) have
+        # none, nor has an in-memory SQLite database, which another connection cannot see.
+        self._driver_pool: DriverPool | None = None
+        if pool and self.url.database not in (None, "", ":memory:"):
+            self._driver_pool = DriverPool(
+                self.url, settings.db_pool_size, settings.sqlite_busy_timeout_ms
+            )
+        self._compiled: dict[Select, CompiledRead] = {}
 
     def _create_engine(self, *, pool: bool) -> AsyncEngine:
         options: dict[str, Any] = {}
@@ -90,6 +121,34 @@ class Database:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             yield session
 
+    async def fetch(self, statement: Select, **values: Any) -> list[Any]:
+        """Run one SELECT outside any transaction and return its rows.
+
+        For the reads every request makes (who is signed in, the device a scan names).
+        `statement` must be built once, at import, with `bindparam` for each of `values`:
+        it is compiled once per database. A serving worker runs it through its bare driver
+        connections (inventory.driver_pool), anything else through SQLAlchemy; the rows
+        have the same values either way. Use `read` when several statements must agree.
+        """
+        if self._driver_pool is None:
+            async with self._autocommit_engine.connect() as connection:
+                return list(await connection.execute(statement, values))
+        read = self._compiled.get(statement)
+        if read is None:
+            read = self._compiled[statement] = CompiledRead(statement, self.engine.dialect)
+        try:
+            return await self._driver_pool.fetch(read, values)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailableError(_first_line(exc)) from exc
+        except asyncpg.exceptions.OperatorInterventionError as exc:
+            # The server is shutting down or not yet accepting connections.
+            raise DatabaseUnavailableError(_first_line(exc)) from exc
+        except sqlite3.OperationalError as exc:
+            # "database is locked" past the busy timeout, or the file cannot be opened.
+            raise DatabaseUnavailableError(_first_line(exc)) from exc
+        except asyncpg.DataError as exc:
+            raise DataError(read.sql, None, exc) from exc
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """Open a transaction that commits when the block ends and rolls back on any error."""
@@ -101,6 +160,8 @@ class Database:
                 yield session
 
     async def dispose(self) -> None:
+        if self._driver_pool is not None:
+            await self._driver_pool.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:

@@ -71,7 +71,7 @@ def access_rule(handler: BaseRouteHandler) -> str:
     return str(rule)
 
 
-def enforce_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def enforce_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard every route by the rule it declares; a route without one is refused."""
     rule = access_rule(handler)
     if rule == "public":

@@ -9,8 +9,9 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.models import ApiToken, LoginFailure, User, UserSite, WebSession
@@ -218,24 +219,60 @@ async def list_users(db: Database, *, username: str | None = None) -> list[UserI
     ]
 
 
-async def _principal(session: AsyncSession, user: User) -> Principal:
-    number = None
-    if user.technician_id is not None:
-        number = await session.scalar(
-            select(Technician.employee_number).where(Technician.id == user.technician_id)
-        )
-    site_ids = frozenset(
-        (await session.execute(select(UserSite.site_id).where(UserSite.user_id == user.id)))
-        .scalars()
-        .all()
+# The user's columns a Principal needs, with the linked technician's employee number.
+_PRINCIPAL_COLUMNS = (
+    User.id,
+    User.username,
+    User.role,
+    User.active,
+    User.technician_id,
+    User.vendor_id,
+    Technician.employee_number,
+)
+
+
+def _principal_query(credential: Any, *columns: Any) -> Select:
+    """Select a credential's `columns` with its user's, in one statement per request."""
+    return (
+        select(*columns, *_PRINCIPAL_COLUMNS)
+        .select_from(credential)
+        .join(User, User.id == credential.user_id)
+        .outerjoin(Technician, Technician.id == User.technician_id)
     )
+
+
+# Built once, so that SQLAlchemy reuses their compiled form on every request.
+_BY_TOKEN = _principal_query(
+    ApiToken,
+    ApiToken.id.label("token_id"),
+    ApiToken.revoked_at,
+    ApiToken.expires_at,
+    ApiToken.last_used_at,
+).where(ApiToken.token_hash == bindparam("digest"))
+_BY_SESSION = _principal_query(
+    WebSession,
+    WebSession.id.label("session_id"),
+    WebSession.expires_at,
+    WebSession.last_seen_at,
+).where(WebSession.id == bindparam("digest"))
+_SITES_OF_USER = select(UserSite.site_id).where(UserSite.user_id == bindparam("user_id"))
+
+
+async def _principal(db: Database, row: Any) -> Principal:
+    role = Role(row.role)
+    site_ids: frozenset[int] = frozenset()
+    if role is Role.SITE:
+        # Only site users are limited to their sites; the others have no site rows.
+        site_ids = frozenset(
+            site_id for (site_id,) in await db.fetch(_SITES_OF_USER, user_id=row.id)
+        )
     return Principal(
-        user_id=user.id or 0,
-        username=user.username,
-        role=Role(user.role),
-        technician_id=user.technician_id,
-        technician_number=number,
-        vendor_id=user.vendor_id,
+        user_id=row.id,
+        username=row.username,
+        role=role,
+        technician_id=row.technician_id,
+        technician_number=row.employee_number,
+        vendor_id=row.vendor_id,
         site_ids=site_ids,
     )
 
@@ -306,26 +343,17 @@ async def revoke_token(db: Database, token_id: int) -> TokenInfo:
 async def principal_for_token(db: Database, token: str) -> Principal | None:
     """Return the user a bearer token acts for, or None when it is unknown, expired or revoked."""
     now = utc_now()
-    async with db.read() as session:
-        row = await session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == _digest(token))
-        )
-        found = row.first()
-        if found is None:
-            return None
-        api_token, user = found
-        if api_token.revoked_at is not None or api_token.expires_at <= now or not user.active:
-            return None
-        principal = await _principal(session, user)
-        stale = (
-            api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_RESOLUTION
-        )
-    if stale:
+    rows = await db.fetch(_BY_TOKEN, digest=_digest(token))
+    if not rows:
+        return None
+    found = rows[0]
+    if found.revoked_at is not None or found.expires_at <= now or not found.active:
+        return None
+    principal = await _principal(db, found)
+    if found.last_used_at is None or now - found.last_used_at > _LAST_USED_RESOLUTION:
         async with db.write() as session:
             await session.execute(
-                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
+                update(ApiToken).where(ApiToken.id == found.token_id).values(last_used_at=now)
             )
     return principal
 
@@ -428,28 +456,17 @@ async def principal_for_session(db: Database, cookie: str) -> Principal | None:
     """Return the signed-in user of a session cookie, or None when the session ended."""
     now = utc_now()
     idle = timedelta(minutes=db.settings.session_idle_minutes)
-    async with db.read() as session:
-        found = (
-            await session.execute(
-                select(WebSession, User)
-                .join(User, User.id == WebSession.user_id)
-                .where(WebSession.id == _digest(cookie))
-            )
-        ).first()
-        if found is None:
-            return None
-        web_session, user = found
-        if (
-            web_session.expires_at <= now
-            or web_session.last_seen_at + idle <= now
-            or not user.active
-        ):
-            return None
-        principal = await _principal(session, user)
-    if now - web_session.last_seen_at > timedelta(minutes=1):
+    rows = await db.fetch(_BY_SESSION, digest=_digest(cookie))
+    if not rows:
+        return None
+    found = rows[0]
+    if found.expires_at <= now or found.last_seen_at + idle <= now or not found.active:
+        return None
+    principal = await _principal(db, found)
+    if now - found.last_seen_at > timedelta(minutes=1):
         async with db.write() as session:
             await session.execute(
-                update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now)
+                update(WebSession).where(WebSession.id == found.session_id).values(last_seen_at=now)
             )
     return principal
 

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Date, Select, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from inventory.accounts.principal import Principal, Role
 from inventory.audit import event_hash
 from inventory.config import Settings
-from inventory.db import Database
+from inventory.db import Database, many_columns
 from inventory.devices.idempotency import run_once
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.reservations import mark_used
@@ -77,9 +77,11 @@ def model_match_key(manufacturer: str, model: str) -> str:
     return f"{normalize_name(manufacturer)}|{normalize_name(model)}"
 
 
-def _device_query(today: date) -> Select:
+def _device_query() -> Select:
+    """Select what a DeviceRead shows; run it with the district's date as parameter "today"."""
     # Whether a coverage includes today, decided from the coverages, because a device may
     # have a gap between its base warranty and a later extension.
+    today = bindparam("today", type_=Date)
     covered = (
         exists()
         .where(
@@ -89,8 +91,43 @@ def _device_query(today: date) -> Select:
         )
         .label("covered")
     )
+    # Plain columns rather than ORM objects: every scan runs this, and building the three
+    # objects cost more than the indexed query itself.
     return (
-        select(Device, DeviceModel, Site, _Replaces.asset_tag, _ReplacedBy.asset_tag, covered)
+        select(
+            *many_columns(
+                Device.asset_tag,
+                Device.serial_number,
+                Device.state,
+                Device.room,
+                Device.assignee,
+                Device.purchase_date,
+                Device.warranty_start,
+                Device.warranty_end,
+                Device.operating_system,
+                Device.management_profile,
+                Device.user_profile_kind,
+                Device.version,
+                Device.state_changed_at,
+                Device.created_at,
+                Device.updated_at,
+                Device.site_id,
+                Device.escalation_vendor_id,
+                DeviceModel.id.label("model_id"),
+                DeviceModel.manufacturer,
+                DeviceModel.model,
+                DeviceModel.device_type,
+                DeviceModel.end_of_support,
+                DeviceModel.end_of_support_precision,
+                DeviceModel.operating_system.label("model_operating_system"),
+                Site.code.label("site_code"),
+                Site.name.label("site_name"),
+                _Replaces.asset_tag.label("replaces"),
+                _ReplacedBy.asset_tag.label("replaced_by"),
+                covered,
+            )
+        )
+        .select_from(Device)
         .join(DeviceModel, DeviceModel.id == Device.model_id)
         .join(Site, Site.id == Device.site_id)
         .outerjoin(_Replaces, _Replaces.id == Device.replaces_device_id)
@@ -98,70 +135,77 @@ def _device_query(today: date) -> Select:
     )
 
 
+# Built once: SQLAlchemy then reuses its compiled form and result layout on every scan.
+_DEVICE_BY_TAG = _device_query().where(Device.asset_tag == bindparam("asset_tag"))
+
+
 def _to_read(row: Any, settings: Settings) -> DeviceRead:
-    device, model, site, replaces, replaced_by, covered = row
-    state = State(device.state)
+    state = State(row.state)
     return DeviceRead(
-        asset_tag=device.asset_tag,
-        serial_number=device.serial_number,
-        manufacturer=model.manufacturer,
-        model=model.model,
-        model_id=model.id,
-        device_type=model.device_type,
-        site=site.code,
-        site_name=site.name,
+        asset_tag=row.asset_tag,
+        serial_number=row.serial_number,
+        manufacturer=row.manufacturer,
+        model=row.model,
+        model_id=row.model_id,
+        device_type=row.device_type,
+        site=row.site_code,
+        site_name=row.site_name,
         state=state.value,
         state_label=STATE_LABELS[state],
-        room=device.room,
-        assignee=device.assignee,
-        purchase_date=device.purchase_date,
-        warranty_start=device.warranty_start,
-        warranty_end=device.warranty_end,
-        warranty_active=bool(covered),
-        end_of_support=model.end_of_support,
-        end_of_support_precision=model.end_of_support_precision,
-        operating_system=device.operating_system or model.operating_system,
-        management_profile=device.management_profile,
-        user_profile_kind=device.user_profile_kind,
-        replaces=replaces,
-        replaced_by=replaced_by,
-        version=device.version,
+        room=row.room,
+        assignee=row.assignee,
+        purchase_date=row.purchase_date,
+        warranty_start=row.warranty_start,
+        warranty_end=row.warranty_end,
+        warranty_active=bool(row.covered),
+        end_of_support=row.end_of_support,
+        end_of_support_precision=row.end_of_support_precision,
+        operating_system=row.operating_system or row.model_operating_system,
+        management_profile=row.management_profile,
+        user_profile_kind=row.user_profile_kind,
+        replaces=row.replaces,
+        replaced_by=row.replaced_by,
+        version=row.version,
         allowed_actions=allowed_actions(state),
-        scan_url=f"{settings.base_url}/a/{device.asset_tag}",
-        state_changed_at=device.state_changed_at,
-        created_at=device.created_at,
-        updated_at=device.updated_at,
+        scan_url=f"{settings.base_url}/a/{row.asset_tag}",
+        state_changed_at=row.state_changed_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
 async def _read_device(session: AsyncSession, settings: Settings, device_id: int) -> DeviceRead:
-    # The session may hold the row as it was before an UPDATE statement changed it.
-    query = (
-        _device_query(district_today(settings.zone))
-        .where(Device.id == device_id)
-        .execution_options(populate_existing=True)
-    )
-    row = (await session.execute(query)).one()
+    values = {"device_id": device_id, "today": district_today(settings.zone)}
+    row = (await session.execute(_DEVICE_BY_ID, values)).one()
     return _to_read(row, settings)
+
+
+# Statements of the action path, built once so that each request skips building them.
+_FIND_DEVICE = select(Device).where(Device.asset_tag == bindparam("asset_tag"))
+_DEVICE_BY_ID = _device_query().where(Device.id == bindparam("device_id"))
+_EVENT_HASH = select(DeviceEvent.hash).where(
+    DeviceEvent.device_id == bindparam("device_id"), DeviceEvent.sequence == bindparam("sequence")
+)
+_EVENT_OCCURRED_AT = select(DeviceEvent.occurred_at).where(
+    DeviceEvent.device_id == bindparam("device_id"), DeviceEvent.sequence == bindparam("sequence")
+)
 
 
 async def find_device(session: AsyncSession, asset_tag: str) -> Device:
     tag = asset_tag.strip()
-    device = await session.scalar(select(Device).where(Device.asset_tag == tag))
+    device = await session.scalar(_FIND_DEVICE, {"asset_tag": tag})
     if device is None:
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
     return device
 
 
 def _event_read(
-    event: DeviceEvent, asset_tag: str, site_code: str, technician: Technician | None
+    event: DeviceEvent | Any, asset_tag: str, site_code: str, employee_number: str | None
 ) -> EventRead:
+    """Describe an event, from its ORM object or a row of the same column names."""
     ref = None
     if event.technician_id is not None or event.technician_name:
-        ref = TechnicianRef(
-            employee_number=technician.employee_number if technician else None,
-            name=event.technician_name,
-        )
+        ref = TechnicianRef(employee_number=employee_number, name=event.technician_name)
     assert event.id is not None
     return EventRead(
         id=event.id,
@@ -228,9 +272,7 @@ async def _record_event(
     prev_hash = None
     if sequence > 1:
         prev_hash = await session.scalar(
-            select(DeviceEvent.hash).where(
-                DeviceEvent.device_id == device.id, DeviceEvent.sequence == sequence - 1
-            )
+            _EVENT_HASH, {"device_id": device.id, "sequence": sequence - 1}
         )
     event = DeviceEvent(**columns, prev_hash=prev_hash, hash=event_hash(prev_hash, columns))
     session.add(event)
@@ -249,7 +291,8 @@ async def _record_event(
             "user": actor.username if actor else None,
         },
     )
-    return _event_read(event, device.asset_tag, site.code, technician)
+    number = technician.employee_number if technician else None
+    return _event_read(event, device.asset_tag, site.code, number)
 
 
 async def _check_unique(
@@ -424,7 +467,7 @@ async def find_visible_device(
     return device
 
 
-def _hide_unless_visible(actor: Principal | None, device: Device) -> None:
+def _hide_unless_visible(actor: Principal | None, device: Device | Any) -> None:
     # The same response as for a tag that does not exist, so existence does not leak.
     if actor is not None and not actor.may_see_device(device.site_id, device.escalation_vendor_id):
         raise NotFoundError(
@@ -535,9 +578,7 @@ async def _check_chronology(
 ) -> None:
     """Reject a step dated before the device's last recorded step, so histories stay in order."""
     last = await session.scalar(
-        select(DeviceEvent.occurred_at).where(
-            DeviceEvent.device_id == device.id, DeviceEvent.sequence == device.version
-        )
+        _EVENT_OCCURRED_AT, {"device_id": device.id, "sequence": device.version}
     )
     if last is not None and occurred_at < last:
         shown = last.astimezone(settings.zone).isoformat(timespec="minutes")
@@ -824,15 +865,11 @@ async def get_device(
     db: Database, asset_tag: str, principal: Principal | None = None
 ) -> DeviceRead:
     tag = asset_tag.strip()
-    async with db.read() as session:
-        row = (
-            await session.execute(
-                _device_query(district_today(db.settings.zone)).where(Device.asset_tag == tag)
-            )
-        ).one_or_none()
+    rows = await db.fetch(_DEVICE_BY_TAG, asset_tag=tag, today=district_today(db.settings.zone))
+    row = rows[0] if rows else None
     if row is None:
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
-    _hide_unless_visible(principal, row[0])
+    _hide_unless_visible(principal, row)
     return _redact_device(principal, _to_read(row, db.settings))
 
 
@@ -855,11 +892,7 @@ async def list_devices(
 ) -> Page[DeviceRead]:
     """Return devices ordered by asset tag, one page after the cursor's asset tag."""
     limit = check_limit(limit, db.settings.page_size_max)
-    query = (
-        scope_devices(_device_query(district_today(db.settings.zone)), principal)
-        .order_by(Device.asset_tag)
-        .limit(limit + 1)
-    )
+    query = scope_devices(_device_query(), principal).order_by(Device.asset_tag).limit(limit + 1)
     if filters.state:
         if filters.state not in State.__members__.values():
             raise InvalidInputError(
@@ -891,21 +924,54 @@ async def list_devices(
         if cursor:
             after = decode_cursor(cursor, {"asset_tag": str})["asset_tag"]
             query = query.where(Device.asset_tag > after)
-        rows = list(await session.execute(query))
+        rows = list(await session.execute(query, {"today": district_today(db.settings.zone)}))
     items = [_redact_device(principal, _to_read(row, db.settings)) for row in rows[:limit]]
     next_cursor = encode_cursor({"asset_tag": items[-1].asset_tag}) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, limit=limit)
 
 
-async def _lineage(session: AsyncSession, device: Device) -> list[Device]:
-    """Return the device and the devices it replaced, oldest first."""
-    chain = [device]
-    while chain[0].replaces_device_id is not None and len(chain) < 100:
-        previous = await session.get(Device, chain[0].replaces_device_id)
-        if previous is None:
-            break
-        chain.insert(0, previous)
-    return chain
+# A device page reads the device, then its events, on every scan, so these are built once
+# (see Database.fetch).
+_HISTORY_DEVICE = select(
+    Device.id,
+    Device.asset_tag,
+    Device.site_id,
+    Device.escalation_vendor_id,
+    Device.replaces_device_id,
+)
+_HISTORY_DEVICE_BY_TAG = _HISTORY_DEVICE.where(Device.asset_tag == bindparam("asset_tag"))
+_HISTORY_DEVICE_BY_ID = _HISTORY_DEVICE.where(Device.id == bindparam("device_id"))
+_EVENTS = (
+    select(
+        *many_columns(
+            DeviceEvent.id,
+            DeviceEvent.device_id,
+            DeviceEvent.sequence,
+            DeviceEvent.action,
+            DeviceEvent.from_state,
+            DeviceEvent.to_state,
+            DeviceEvent.technician_id,
+            DeviceEvent.technician_name,
+            DeviceEvent.actor,
+            DeviceEvent.visit_id,
+            DeviceEvent.occurred_at,
+            DeviceEvent.recorded_at,
+            DeviceEvent.notes,
+            DeviceEvent.data,
+            DeviceEvent.request_id,
+            Site.code.label("site_code"),
+            Technician.employee_number,
+        )
+    )
+    .join(Site, Site.id == DeviceEvent.site_id)
+    .outerjoin(Technician, Technician.id == DeviceEvent.technician_id)
+    .where(DeviceEvent.id > bindparam("after"))
+    .order_by(DeviceEvent.id)
+    .limit(bindparam("limit"))
+)
+_EVENTS_OF_DEVICE = _EVENTS.where(DeviceEvent.device_id == bindparam("device_id"))
+# At most this many devices in a chain of replacements are followed back.
+_LINEAGE_LIMIT = 100
 
 
 async def device_history(
@@ -921,25 +987,31 @@ async def device_history(
     A replacement device's history starts with the events of the device it replaced.
     """
     limit = check_limit(limit, db.settings.page_size_max)
-    async with db.read() as session:
-        device = await find_device(session, asset_tag)
-        _hide_unless_visible(principal, device)
-        chain = await _lineage(session, device)
-        tags = {item.id: item.asset_tag for item in chain}
-        query = (
-            select(DeviceEvent, Site.code, Technician)
-            .join(Site, Site.id == DeviceEvent.site_id)
-            .outerjoin(Technician, Technician.id == DeviceEvent.technician_id)
-            .where(DeviceEvent.device_id.in_(list(tags)))
-            .order_by(DeviceEvent.id)
-            .limit(limit + 1)
-        )
-        if cursor:
-            query = query.where(DeviceEvent.id > decode_cursor(cursor, {"id": int})["id"])
-        rows = list(await session.execute(query))
+    tag = asset_tag.strip()
+    found = await db.fetch(_HISTORY_DEVICE_BY_TAG, asset_tag=tag)
+    if not found:
+        raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
+    device = found[0]
+    _hide_unless_visible(principal, device)
+    chain = [device]
+    while chain[0].replaces_device_id is not None and len(chain) < _LINEAGE_LIMIT:
+        previous = await db.fetch(_HISTORY_DEVICE_BY_ID, device_id=chain[0].replaces_device_id)
+        if not previous:
+            break
+        chain.insert(0, previous[0])
+    tags = {item.id: item.asset_tag for item in chain}
+    after = decode_cursor(cursor, {"id": int})["id"] if cursor else 0
+    if len(chain) == 1:
+        rows = await db.fetch(_EVENTS_OF_DEVICE, device_id=device.id, after=after, limit=limit + 1)
+    else:
+        query = _EVENTS.where(DeviceEvent.device_id.in_(list(tags)))
+        async with db.read() as session:
+            rows = list(await session.execute(query, {"after": after, "limit": limit + 1}))
     items = [
-        _redact_event(principal, _event_read(event, tags[event.device_id], site_code, technician))
-        for event, site_code, technician in rows[:limit]
+        _redact_event(
+            principal, _event_read(row, tags[row.device_id], row.site_code, row.employee_number)
+        )
+        for row in rows[:limit]
     ]
     next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, limit=limit)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,22 @@ from inventory.types import utc_now
 log = logging.getLogger(__name__)
 
 
+# Built once: every action a technician records looks for the visit it belongs to.
+_VISIT_AT = (
+    select(Visit.id)
+    .where(
+        Visit.technician_id == bindparam("technician_id"),
+        Visit.checked_in_at <= bindparam("occurred_at"),
+        or_(
+            Visit.checked_out_at.is_(None),
+            Visit.checked_out_at >= bindparam("occurred_at"),
+        ),
+    )
+    .order_by(Visit.checked_in_at.desc())
+    .limit(1)
+)
+
+
 async def visit_at(session: AsyncSession, technician_id: int, occurred_at: datetime) -> int | None:
     """Return the id of the technician's visit that covers `occurred_at`, or None.
 
@@ -36,14 +52,7 @@ async def visit_at(session: AsyncSession, technician_id: int, occurred_at: datet
     so a device step recorded later with its real time still finds its visit.
     """
     return await session.scalar(
-        select(Visit.id)
-        .where(
-            Visit.technician_id == technician_id,
-            Visit.checked_in_at <= occurred_at,
-            or_(Visit.checked_out_at.is_(None), Visit.checked_out_at >= occurred_at),  # type: ignore[operator]
-        )
-        .order_by(Visit.checked_in_at.desc())
-        .limit(1)
+        _VISIT_AT, {"technician_id": technician_id, "occurred_at": occurred_at}
     )
 
 

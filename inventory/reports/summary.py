@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,19 +84,27 @@ def _device_key(site_id: int, state: str, model_id: int, operating_system: str |
     return (site_id, state, model_id, operating_system or "")
 
 
-def _upsert(session_dialect: str, table: Any, key: dict[str, Any], column: str, delta: int):
-    """Build an INSERT that adds `delta` to `column` of the row with `key`, creating it."""
-    dialect_insert = postgresql.insert if session_dialect == "postgresql" else sqlite.insert
-    statement = dialect_insert(table).values(**key, **{column: delta})
+@lru_cache(maxsize=64)
+def _upsert(dialect_name: str, table: Any, key_names: tuple[str, ...], column: str) -> Any:
+    """Build an INSERT that adds the given `column` value to the row with the key, creating it.
+
+    The statement is cached per table and database, because every device action runs a
+    few of these and building them each time cost more than running them.
+    """
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(
+        {name: bindparam(name) for name in (*key_names, column)}
+    )
     return statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={column: getattr(table.c, column) + delta},
+        index_elements=list(key_names),
+        set_={column: getattr(table.c, column) + getattr(statement.excluded, column)},
     )
 
 
 async def _add(session: AsyncSession, model: Any, key: dict[str, Any], column: str, delta: int):
     dialect = session.get_bind().dialect.name
-    await session.execute(_upsert(dialect, model.__table__, key, column, delta))
+    statement = _upsert(dialect, model.__table__, tuple(key), column)
+    await session.execute(statement, {**key, column: delta})
 
 
 async def record_event(session: AsyncSession, device: Device, event: DeviceEvent) -> None:

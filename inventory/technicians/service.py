@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,12 +12,13 @@ from inventory.schemas import Page, check_limit, decode_cursor, encode_cursor
 from inventory.technicians.models import Technician
 from inventory.technicians.schemas import TechnicianCreate, TechnicianRead
 
+# Built once: every action a technician records looks the technician up.
+_BY_NUMBER = select(Technician).where(Technician.employee_number == bindparam("number"))
+
 
 async def find_technician(session: AsyncSession, employee_number: str) -> Technician:
     number = employee_number.strip()
-    technician = await session.scalar(
-        select(Technician).where(Technician.employee_number == number)
-    )
+    technician = await session.scalar(_BY_NUMBER, {"number": number})
     if technician is None:
         raise NotFoundError(f"Technician {number!r} not found.", technician=number)
     return technician
