@@ -147,14 +147,15 @@ class BulkWriter:
         if self.is_sqlite:
             largest = await self.session.scalar(text("SELECT coalesce(max(id), 0) FROM devices"))
             return list(range(int(largest or 0) + 1, int(largest or 0) + 1 + count))
-        rows = await self.session.execute(
+        # One row holding an array: thousands of rows would each go through result handling.
+        ids = await self.session.scalar(
             text(
-                "SELECT nextval(pg_get_serial_sequence('devices', 'id')) "
+                "SELECT array_agg(nextval(pg_get_serial_sequence('devices', 'id'))) "
                 "FROM generate_series(1, :count)"
             ),
             {"count": count},
         )
-        return [int(value) for (value,) in rows]
+        return list(ids)
 
     async def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Insert rows whose values went through `instant`, `day` and `document` already."""

@@ -11,6 +11,7 @@ transaction, which the database discards.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -21,19 +22,20 @@ from itertools import islice
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import any_, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.principal import Principal, Role
-from inventory.audit import event_hash
+from inventory.audit import EventHasher
 from inventory.db import Database
 from inventory.devices import service as device_service
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
 from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from inventory.escalations.service import CoverageInput, coverage_input
 from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
-from inventory.imports.device_rows import DeviceRow, RowRules, parse_device_row
+from inventory.imports.device_rows import DeviceRow, DeviceRowParser, RowRules
 from inventory.imports.formats import device_format, map_columns
 from inventory.imports.reading import Table
 from inventory.imports.report import (
@@ -66,8 +68,7 @@ _INTEGRITY_ERRORS = (
     sqlite3.IntegrityError,
     asyncpg.IntegrityConstraintViolationError,
 )
-# Rows per IN (...) lookup, under SQLite's and asyncpg's limits on bound parameters.
-_LOOKUP_BATCH = 900
+_RECEIVED = State.RECEIVED.value
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class _Context:
     source: str
     now: datetime
     today: date
+    is_sqlite: bool
     # Rows written into the open transaction are found again by the database lookups, so
     # only accepted rows that were not written (a dry run, or rows after a rejection) are
     # kept here, with their line, to find later duplicates.
@@ -138,6 +140,8 @@ class _Context:
 
     new_models: list[str] = field(default_factory=list)
     next_model_id: int = -1
+    # Summary table changes of the chunks written so far, written once before the commit.
+    summary: report_summary.SummaryChanges = field(default_factory=report_summary.SummaryChanges)
 
 
 def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -203,6 +207,7 @@ async def _load_context(
         source=source,
         now=now,
         today=district_today(db.settings.zone, now),
+        is_sqlite=db.is_sqlite,
     )
 
 
@@ -225,13 +230,26 @@ _EXISTING_COLUMNS: list[Any] = [
 ]
 
 
-async def _existing_devices(session: AsyncSession, column: Any, keys: list[str]) -> list[_Existing]:
-    found: list[_Existing] = []
-    for start in range(0, len(keys), _LOOKUP_BATCH):
-        batch = keys[start : start + _LOOKUP_BATCH]
-        rows = await session.execute(select(*_EXISTING_COLUMNS).where(column.in_(batch)))
-        found.extend(_Existing(*row) for row in rows)
-    return found
+def _one_of(column: Any, keys: list[Any], is_sqlite: bool) -> Any:
+    """Build `column IN (keys)` with all keys in one bound parameter.
+
+    A chunk's thousands of keys would otherwise be one parameter each, which SQLAlchemy
+    renders again on every execution and which exceed SQLite's parameter limit. SQLite
+    reads the keys from a JSON array with json_each, PostgreSQL from an array with = ANY.
+    """
+    if is_sqlite:
+        values = func.json_each(literal(json.dumps(keys))).table_valued("value")
+        return column.in_(select(values.c.value))
+    return column == any_(literal(keys, ARRAY(column.type)))
+
+
+async def _existing_devices(
+    session: AsyncSession, column: Any, keys: list[str], is_sqlite: bool
+) -> list[_Existing]:
+    if not keys:
+        return []
+    rows = await session.execute(select(*_EXISTING_COLUMNS).where(_one_of(column, keys, is_sqlite)))
+    return [_Existing(*row) for row in rows]
 
 
 async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) -> int:
@@ -266,7 +284,13 @@ def _coverage(row: DeviceRow, today: date) -> CoverageInput | None:
     if row.warranty_end is None and row.warranty_months is None:
         return None
     start = row.warranty_start or row.purchase_date or today
-    return coverage_input("base", start, row.warranty_end, row.warranty_months)
+    return _base_coverage(start, row.warranty_end, row.warranty_months)
+
+
+# Rows of a file repeat a few warranty periods, and CoverageInput is immutable.
+@lru_cache(maxsize=4096)
+def _base_coverage(start: date, end: date | None, months: int | None) -> CoverageInput:
+    return coverage_input("base", start, end, months)
 
 
 @dataclass
@@ -331,26 +355,29 @@ async def _plan_chunk(
     session: AsyncSession,
     context: _Context,
     chunk: list[tuple[int, list[Any]]],
-    columns: Any,
-    rules: RowRules,
+    parser: DeviceRowParser,
     report: ImportReport,
 ) -> _Planned:
-    parsed: list[tuple[int, DeviceRow | None, str, list[str]]] = []
-    for line, cells in chunk:
-        row, key, problems = parse_device_row(line, cells, columns, rules)
-        parsed.append((line, row, key, problems))
+    parse = parser.parse
+    parsed = [(line, *parse(line, cells)) for line, cells in chunk]
 
     rows = [row for _, row, _, _ in parsed if row is not None]
     by_tag = {
         device.asset_tag: device
         for device in await _existing_devices(
-            session, Device.asset_tag, sorted({row.asset_tag for row in rows})
+            session,
+            Device.asset_tag,
+            sorted({row.asset_tag for row in rows}),
+            context.is_sqlite,
         )
     }
     by_serial: dict[tuple[str, str], _Existing] = {
         (device.manufacturer_key, device.serial_number): device
         for device in await _existing_devices(
-            session, Device.serial_number, sorted({row.serial_number for row in rows})
+            session,
+            Device.serial_number,
+            sorted({row.serial_number for row in rows}),
+            context.is_sqlite,
         )
     }
 
@@ -358,11 +385,12 @@ async def _plan_chunk(
     local_tags = planned.tags
     local_serials = planned.serials
     update_by = context.options.update_by
+    file_site = context.options.site.strip() if context.options.site else None
     for line, row, key, problems in parsed:
         if row is None:
             report.add(RowResult(line, key, REJECTED, tuple(problems)))
             continue
-        site_code = context.options.site.strip() if context.options.site else row.site
+        site_code = file_site or row.site
         site_id = context.sites.get(site_code or "")
         if site_id is None:
             problems.append(
@@ -434,7 +462,10 @@ async def _plan_chunk(
         assert site_id is not None
         local_tags[row.asset_tag] = line
         local_serials[serial_key] = line
-        model_id = await _model_id(session, context, row)
+        if known_model is not None:
+            model_id = known_model[0]
+        else:
+            model_id = await _model_id(session, context, row)
         if target is None:
             planned.creates.append((row, model_id, site_id, manufacturer_key, coverage))
             report.add(RowResult(line, key, CREATED))
@@ -455,49 +486,84 @@ async def _plan_chunk(
     return planned
 
 
-def _event_row(
-    context: _Context,
-    writer: BulkWriter,
-    *,
-    device_id: int,
-    sequence: int,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    site_id: int,
-    notes: str | None,
-    data: dict[str, Any],
-    prev_hash: str | None,
-) -> tuple:
-    columns: dict[str, Any] = {
-        "device_id": device_id,
-        "sequence": sequence,
-        "action": action,
-        "from_state": from_state,
-        "to_state": to_state,
-        "technician_id": context.technician.id,
-        "technician_name": context.technician.name,
-        "actor": context.actor_name,
-        "actor_user_id": context.actor_user_id,
-        "site_id": site_id,
-        "visit_id": None,
-        "occurred_at": context.now,
-        "recorded_at": context.now,
-        "notes": notes,
-        "data": data,
-        "request_id": request_id_var.get(),
-        "idempotency_key": None,
-    }
-    digest = event_hash(prev_hash, columns)
-    stored = writer.instant(context.now)
-    columns["occurred_at"] = columns["recorded_at"] = stored
-    columns["data"] = writer.document(data)
-    return (*columns.values(), prev_hash, digest)
+class _EventRows:
+    """Builds the event rows of one action of this import, with their hashes.
+
+    EventHasher encodes the columns that every event of the import shares once. Its digest
+    is the one `inventory.audit.event_hash` computes for the same columns.
+    """
+
+    VARYING = ("device_id", "sequence", "from_state", "to_state", "site_id", "notes", "data")
+
+    def __init__(self, context: _Context, writer: BulkWriter, action: str) -> None:
+        technician = context.technician
+        self.action = action
+        self.shared = (
+            technician.id,
+            technician.name,
+            context.actor_name,
+            context.actor_user_id,
+        )
+        self.request_id = request_id_var.get()
+        self.stored_now = writer.instant(context.now)
+        self.document = writer.document
+        self.hasher = EventHasher(
+            {
+                "action": action,
+                "technician_id": technician.id,
+                "technician_name": technician.name,
+                "actor": context.actor_name,
+                "actor_user_id": context.actor_user_id,
+                "visit_id": None,
+                "occurred_at": context.now,
+                "recorded_at": context.now,
+                "request_id": self.request_id,
+                "idempotency_key": None,
+            },
+            self.VARYING,
+        )
+
+    def row(
+        self,
+        *,
+        device_id: int,
+        sequence: int,
+        from_state: str | None,
+        to_state: str,
+        site_id: int,
+        notes: str | None,
+        data: dict[str, Any],
+        prev_hash: str | None,
+    ) -> tuple:
+        """Return the values of EVENT_COLUMNS for one event."""
+        digest = self.hasher.hash(
+            prev_hash, (device_id, sequence, from_state, to_state, site_id, notes, data)
+        )
+        now = self.stored_now
+        return (
+            device_id,
+            sequence,
+            self.action,
+            from_state,
+            to_state,
+            *self.shared,
+            site_id,
+            None,
+            now,
+            now,
+            notes,
+            self.document(data),
+            self.request_id,
+            None,
+            prev_hash,
+            digest,
+        )
 
 
 def _coverage_row(
-    device_id: int, coverage: CoverageInput, context: _Context, writer: BulkWriter
+    device_id: int, coverage: CoverageInput, writer: BulkWriter, created_at: Any, actor: str
 ) -> tuple:
+    """Return the values of COVERAGE_COLUMNS, with `created_at` already in the driver's form."""
     return (
         device_id,
         coverage.kind.value,
@@ -506,8 +572,8 @@ def _coverage_row(
         writer.day(coverage.end),
         coverage.months,
         coverage.reference,
-        writer.instant(context.now),
-        context.actor_name,
+        created_at,
+        actor,
     )
 
 
@@ -516,12 +582,16 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
     if ids:
         context.created_ranges.append((min(ids), max(ids)))
     devices, events, coverages = [], [], []
-    now = writer.instant(context.now)
+    event_rows = _EventRows(context, writer, "import")
+    now = event_rows.stored_now
     day = writer.day
+    actor = context.actor_name
+    source = context.source
+    format_name = context.format_name
     for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
         ids, planned.creates, strict=True
     ):
-        state = (row.state or State.RECEIVED).value
+        state = row.state.value if row.state is not None else _RECEIVED
         devices.append(
             (
                 device_id,
@@ -547,19 +617,16 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
             "serial_number": row.serial_number,
             "manufacturer": row.manufacturer,
             "model": row.model,
-            "source": context.source,
-            "format": context.format_name,
+            "source": source,
+            "format": format_name,
             "line": row.line,
         }
         if row.purchase_cost is not None:
             data["purchase_cost"] = str(row.purchase_cost)
         events.append(
-            _event_row(
-                context,
-                writer,
+            event_rows.row(
                 device_id=device_id,
                 sequence=1,
-                action="import",
                 from_state=None,
                 to_state=state,
                 site_id=site_id,
@@ -569,43 +636,30 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
             )
         )
         if coverage is not None:
-            coverages.append(_coverage_row(device_id, coverage, context, writer))
+            coverages.append(_coverage_row(device_id, coverage, writer, now, actor))
     await writer.insert("devices", DEVICE_COLUMNS, devices)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    await report_summary.record_bulk(
-        writer.session,
-        (
-            report_summary.BulkEvent(
-                device_id=device[0],
-                before=None,
-                after=(device[5], device[6], device[4], device[12]),
-                site_id=device[5],
-                occurred_at=context.now,
-                technician_id=context.technician.id,
-                action="import",
-                from_state=None,
-                to_state=device[6],
-            )
-            for device in devices
-        ),
+    context.summary.add_new_devices(
+        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
+        occurred_at=context.now,
+        technician_id=context.technician.id,
+        action="import",
     )
 
 
-async def _last_hashes(session: AsyncSession, devices: list[_Existing]) -> dict[int, str]:
-    hashes: dict[int, str] = {}
-    for start in range(0, len(devices), _LOOKUP_BATCH):
-        batch = devices[start : start + _LOOKUP_BATCH]
-        rows = await session.execute(
-            select(DeviceEvent.device_id, DeviceEvent.sequence, DeviceEvent.hash).where(
-                DeviceEvent.device_id.in_([device.id for device in batch])
-            )
+async def _last_hashes(
+    session: AsyncSession, devices: list[_Existing], is_sqlite: bool
+) -> dict[int, str]:
+    versions = {device.id: device.version for device in devices}
+    rows = await session.execute(
+        select(DeviceEvent.device_id, DeviceEvent.sequence, DeviceEvent.hash).where(
+            _one_of(DeviceEvent.device_id, sorted(versions), is_sqlite)
         )
-        versions = {device.id: device.version for device in batch}
-        for device_id, sequence, digest in rows:
-            if versions[device_id] == sequence:
-                hashes[device_id] = digest
-    return hashes
+    )
+    return {
+        device_id: digest for device_id, sequence, digest in rows if versions[device_id] == sequence
+    }
 
 
 async def _write_updates(
@@ -613,15 +667,22 @@ async def _write_updates(
 ) -> None:
     if not planned.updates:
         return
-    hashes = await _last_hashes(session, [existing for _, existing, _, _ in planned.updates])
+    hashes = await _last_hashes(
+        session, [existing for _, existing, _, _ in planned.updates], context.is_sqlite
+    )
     updates, events, coverages = [], [], []
+    event_rows = _EventRows(context, writer, "import_update")
     for row, existing, changes, coverage in planned.updates:
         new = {name: changes.get(name, getattr(existing, name)) for name in vars(existing)}
         if coverage is not None:
             starts = [day for day in (existing.warranty_start, coverage.start) if day]
             ends = [day for day in (existing.warranty_end, coverage.end) if day]
             new["warranty_start"], new["warranty_end"] = min(starts), max(ends)
-            coverages.append(_coverage_row(existing.id, coverage, context, writer))
+            coverages.append(
+                _coverage_row(
+                    existing.id, coverage, writer, event_rows.stored_now, context.actor_name
+                )
+            )
         version = existing.version + 1
         updates.append(
             (
@@ -645,12 +706,9 @@ async def _write_updates(
         before = {name: _plain(getattr(existing, name, None)) for name in changes}
         after = {name: _plain(value) for name, value in changes.items()}
         events.append(
-            _event_row(
-                context,
-                writer,
+            event_rows.row(
                 device_id=existing.id,
                 sequence=version,
-                action="import_update",
                 from_state=existing.state,
                 to_state=existing.state,
                 site_id=new["site_id"],
@@ -668,8 +726,7 @@ async def _write_updates(
     await writer.update_devices(updates)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    await report_summary.record_bulk(
-        session,
+    context.summary.add(
         (
             report_summary.BulkEvent(
                 device_id=existing.id,
@@ -690,7 +747,7 @@ async def _write_updates(
             for (_row, existing, _changes, _coverage), update in zip(
                 planned.updates, updates, strict=True
             )
-        ),
+        )
     )
 
 
@@ -698,19 +755,19 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-async def _mark_reserved(session: AsyncSession, writer: BulkWriter, planned: _Planned) -> None:
+async def _mark_reserved(
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+) -> None:
     tags = [row.asset_tag for row, *_ in planned.creates]
-    reserved: list[str] = []
-    for start in range(0, len(tags), _LOOKUP_BATCH):
-        batch = tags[start : start + _LOOKUP_BATCH]
-        reserved.extend(
-            await session.scalars(
-                select(TagReservation.asset_tag).where(
-                    TagReservation.asset_tag.in_(batch), TagReservation.used_at.is_(None)
-                )
-            )
+    if not tags:
+        return
+    reserved = await session.scalars(
+        select(TagReservation.asset_tag).where(
+            _one_of(TagReservation.asset_tag, tags, context.is_sqlite),
+            TagReservation.used_at.is_(None),
         )
-    await writer.mark_reservations_used(reserved, utc_now())
+    )
+    await writer.mark_reservations_used(list(reserved), utc_now())
 
 
 async def import_devices(
@@ -749,19 +806,21 @@ async def import_devices(
         report.mapping.append(f"every row -> site {options.site.strip()!r}")
     report.warnings.extend(table.warnings)
     report.dry_run = options.dry_run
-    rules = RowRules(fmt.name, options.date_format, options.generate_tags)
+    parser = DeviceRowParser(
+        columns, RowRules(fmt.name, options.date_format, options.generate_tags)
+    )
 
     try:
         async with db.write() as session:
             context = await _load_context(session, db, options, actor, fmt.name, source)
             writer = BulkWriter(session, db.is_sqlite)
             for chunk in _chunks(table.rows, CHUNK_ROWS):
-                planned = await _plan_chunk(session, context, chunk, columns, rules, report)
+                planned = await _plan_chunk(session, context, chunk, parser, report)
                 written = not options.dry_run and not report.counts[REJECTED]
                 if written:
                     await _write_creates(writer, context, planned)
                     await _write_updates(session, writer, context, planned)
-                    await _mark_reserved(session, writer, planned)
+                    await _mark_reserved(session, writer, context, planned)
                     context.updated_lines.update(planned.updated_lines)
                 else:
                     context.seen_tags.update(planned.tags)
@@ -771,6 +830,7 @@ async def import_devices(
             report.new_models = context.new_models
             if options.dry_run or report.counts[REJECTED]:
                 raise _Rollback
+            await context.summary.write(session)
     except _Rollback:
         pass
     except ServiceError:
