@@ -2,14 +2,16 @@
 rejected, and nothing is written unless no row is rejected.
 
 The file is read in chunks. Each chunk is checked against the rows before it and against the
-database, then written through BulkWriter while the transaction stays open. Once a row is
-rejected, later chunks are only checked, so the report still covers every row, and the
-transaction is rolled back at the end. A process killed halfway leaves an uncommitted
+database, then written through BulkWriter while the transaction stays open, and the rows of
+the next chunk are parsed while it is written. Once a row is rejected, later chunks are only
+checked, so the report still covers every row, and the transaction is rolled back at the
+end. A process killed halfway leaves an uncommitted
 transaction, which the database discards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 import logging
@@ -144,9 +146,47 @@ class _Context:
     summary: report_summary.SummaryChanges = field(default_factory=report_summary.SummaryChanges)
 
 
-def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
+# A chunk's rows as (line, checked row or None, key, problems).
+_Parsed = list[tuple[int, DeviceRow | None, str, list[str]]]
+# Rows parsed between two turns of the event loop while a chunk is written beside them.
+_PARSE_SLICE_ROWS = 200
+
+
+def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser) -> _Parsed:
+    """Read and check the next chunk of rows; an empty list at the end of the file."""
+    parse = parser.parse
+    return [(line, *parse(line, cells)) for line, cells in islice(rows, CHUNK_ROWS)]
+
+
+async def _parse_chunk_beside(
+    rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser, write: asyncio.Task[None]
+) -> _Parsed:
+    """Read and check the next chunk while `write` sends the previous one.
+
+    The rows are parsed in slices with a turn of the event loop between them, so the write
+    sends each statement as soon as the database has finished the one before. PostgreSQL
+    runs the statements in its own process and aiosqlite in its own thread, so parsing and
+    writing can use two cores at once. If parsing fails, the write is awaited
+    first, so the session is idle again when the transaction is rolled back.
+    """
+    parse = parser.parse
+    parsed: _Parsed = []
+    try:
+        while len(parsed) < CHUNK_ROWS:
+            size = min(_PARSE_SLICE_ROWS, CHUNK_ROWS - len(parsed))
+            part = [(line, *parse(line, cells)) for line, cells in islice(rows, size)]
+            if not part:
+                break
+            parsed.extend(part)
+            await asyncio.sleep(0)
+    except BaseException:
+        await asyncio.wait([write])
+        if not write.cancelled():
+            # Retrieve the write's own error so that asyncio does not log it, because the
+            # parse error is the one raised.
+            write.exception()
+        raise
+    return parsed
 
 
 async def _acting(
@@ -354,13 +394,9 @@ def _changes(
 async def _plan_chunk(
     session: AsyncSession,
     context: _Context,
-    chunk: list[tuple[int, list[Any]]],
-    parser: DeviceRowParser,
+    parsed: _Parsed,
     report: ImportReport,
 ) -> _Planned:
-    parse = parser.parse
-    parsed = [(line, *parse(line, cells)) for line, cells in chunk]
-
     rows = [row for _, row, _, _ in parsed if row is not None]
     by_tag = {
         device.asset_tag: device
@@ -770,6 +806,15 @@ async def _mark_reserved(
     await writer.mark_reservations_used(list(reserved), utc_now())
 
 
+async def _write_chunk(
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+) -> None:
+    await _write_creates(writer, context, planned)
+    await _write_updates(session, writer, context, planned)
+    await _mark_reserved(session, writer, context, planned)
+    context.updated_lines.update(planned.updated_lines)
+
+
 async def import_devices(
     db: Database,
     table: Table,
@@ -814,19 +859,22 @@ async def import_devices(
         async with db.write() as session:
             context = await _load_context(session, db, options, actor, fmt.name, source)
             writer = BulkWriter(session, db.is_sqlite)
-            for chunk in _chunks(table.rows, CHUNK_ROWS):
-                planned = await _plan_chunk(session, context, chunk, parser, report)
+            rows = iter(table.rows)
+            parsed = _parse_chunk(rows, parser)
+            while parsed:
+                planned = await _plan_chunk(session, context, parsed, report)
                 written = not options.dry_run and not report.counts[REJECTED]
-                if written:
-                    await _write_creates(writer, context, planned)
-                    await _write_updates(session, writer, context, planned)
-                    await _mark_reserved(session, writer, context, planned)
-                    context.updated_lines.update(planned.updated_lines)
-                else:
+                if not written:
                     context.seen_tags.update(planned.tags)
                     context.seen_serials.update(planned.serials)
+                    next_parsed = _parse_chunk(rows, parser)
+                else:
+                    write = asyncio.create_task(_write_chunk(session, writer, context, planned))
+                    next_parsed = await _parse_chunk_beside(rows, parser, write)
+                    await write
                 if progress is not None:
-                    progress(len(chunk), written)
+                    progress(len(parsed), written)
+                parsed = next_parsed
             report.new_models = context.new_models
             if options.dry_run or report.counts[REJECTED]:
                 raise _Rollback
