@@ -180,13 +180,18 @@ async def _parse_chunk_beside(
             parsed.extend(part)
             await asyncio.sleep(0)
     except BaseException:
-        await asyncio.wait([write])
-        if not write.cancelled():
-            # Retrieve the write's own error so that asyncio does not log it, because the
-            # parse error is the one raised.
-            write.exception()
+        await _settle(write)
         raise
     return parsed
+
+
+async def _settle(task: asyncio.Task[None]) -> None:
+    """Wait for a database task beside one that failed, so the session is idle again when
+    the transaction is rolled back. The failure in hand is the one raised, so the task's
+    own error is only retrieved, which keeps asyncio from logging it."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
 
 
 async def _acting(
@@ -617,17 +622,12 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
     ids = await writer.allocate_device_ids(len(planned.creates))
     if ids:
         context.created_ranges.append((min(ids), max(ids)))
-    devices, events, coverages = [], [], []
-    event_rows = _EventRows(context, writer, "import")
-    now = event_rows.stored_now
+    now = writer.instant(context.now)
     day = writer.day
-    actor = context.actor_name
-    source = context.source
-    format_name = context.format_name
+    devices = []
     for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
         ids, planned.creates, strict=True
     ):
-        state = row.state.value if row.state is not None else _RECEIVED
         devices.append(
             (
                 device_id,
@@ -636,7 +636,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 manufacturer_key,
                 model_id,
                 site_id,
-                state,
+                row.state.value if row.state is not None else _RECEIVED,
                 row.room,
                 row.assignee,
                 day(row.purchase_date),
@@ -649,6 +649,42 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 now,
             )
         )
+    # The events are built and hashed while the database inserts the devices.
+    insert_devices = asyncio.create_task(writer.insert("devices", DEVICE_COLUMNS, devices))
+    try:
+        events, coverages = await _creation_events(writer, context, planned, devices)
+    except BaseException:
+        await _settle(insert_devices)
+        raise
+    await insert_devices
+    await writer.insert("device_events", EVENT_COLUMNS, events)
+    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+    context.summary.add_new_devices(
+        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
+        occurred_at=context.now,
+        technician_id=context.technician.id,
+        action="import",
+    )
+
+
+async def _creation_events(
+    writer: BulkWriter, context: _Context, planned: _Planned, devices: list[tuple]
+) -> tuple[list[tuple], list[tuple]]:
+    """Build the import event and warranty coverage rows of the devices being created.
+
+    A turn of the event loop every few hundred rows lets the device insert running beside
+    this proceed.
+    """
+    event_rows = _EventRows(context, writer, "import")
+    now = event_rows.stored_now
+    actor = context.actor_name
+    source = context.source
+    format_name = context.format_name
+    events, coverages = [], []
+    for number, (device, (row, _model_id, site_id, _key, coverage)) in enumerate(
+        zip(devices, planned.creates, strict=True), start=1
+    ):
+        device_id = device[0]
         data: dict[str, Any] = {
             "serial_number": row.serial_number,
             "manufacturer": row.manufacturer,
@@ -664,7 +700,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 device_id=device_id,
                 sequence=1,
                 from_state=None,
-                to_state=state,
+                to_state=device[6],
                 site_id=site_id,
                 notes=row.notes,
                 data=data,
@@ -673,15 +709,9 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
         )
         if coverage is not None:
             coverages.append(_coverage_row(device_id, coverage, writer, now, actor))
-    await writer.insert("devices", DEVICE_COLUMNS, devices)
-    await writer.insert("device_events", EVENT_COLUMNS, events)
-    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    context.summary.add_new_devices(
-        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
-        occurred_at=context.now,
-        technician_id=context.technician.id,
-        action="import",
-    )
+        if number % _PARSE_SLICE_ROWS == 0:
+            await asyncio.sleep(0)
+    return events, coverages
 
 
 async def _last_hashes(
