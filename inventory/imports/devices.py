@@ -5,8 +5,8 @@ The file is read in chunks. Each chunk is checked against the rows before it and
 database, then written through BulkWriter while the transaction stays open, and the rows of
 the next chunk are parsed while it is written. Once a row is rejected, later chunks are only
 checked, so the report still covers every row, and the transaction is rolled back at the
-end. A process killed halfway leaves an uncommitted
-transaction, which the database discards.
+end. A process killed halfway leaves an uncommitted transaction, which the database
+discards.
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ async def _parse_chunk_beside(
     The rows are parsed in slices with a turn of the event loop between them, so the write
     sends each statement as soon as the database has finished the one before. PostgreSQL
     runs the statements in its own process and aiosqlite in its own thread, so parsing and
-    writing can use two cores at once. If parsing fails, the write is awaited
-    first, so the session is idle again when the transaction is rolled back.
+    writing can use two cores at once. If parsing fails, the write is awaited first, so the
+    session is idle again when the transaction is rolled back.
     """
     parse = parser.parse
     parsed: _Parsed = []
