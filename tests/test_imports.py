@@ -354,8 +354,8 @@ async def test_duplicates_across_written_chunks(db: Database, monkeypatch) -> No
 
 
 async def test_unreadable_line_after_written_chunks(db: Database, monkeypatch) -> None:
-    # On PostgreSQL the next chunk is read while the previous one is written, so the read
-    # error arrives with a write in flight; nothing may be left of either.
+    # The next chunk is read while the previous one is written, so the read error arrives
+    # with a write in flight. Nothing of either may be left.
     monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
     await make_world(db)
     text = GENERIC + (
