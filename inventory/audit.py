@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,3 +55,66 @@ def event_hash(prev_hash: str | None, columns: dict[str, Any]) -> str:
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# The encoder and string encoder json.dumps uses with event_hash's options, kept so that
+# EventHasher writes the same text without building a new encoder per value.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_encode_string = json.encoder.encode_basestring
+
+
+def _encode(value: Any) -> str:
+    """Encode one column's value as it appears inside event_hash's JSON text."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is int:
+        return int.__repr__(value)
+    return _ENCODER.encode(_canonical(value))
+
+
+class EventHasher:
+    """Hashes events that share most column values, with the result of `event_hash`.
+
+    The JSON text of the shared columns is built once. Each `hash` call encodes only the
+    `varying` columns and the previous hash, and joins them into the same text that
+    `event_hash` builds, so the two give the same digest for the same event.
+    """
+
+    def __init__(self, shared: Mapping[str, Any], varying: Sequence[str]) -> None:
+        unknown = set(varying) - set(HASHED_COLUMNS)
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} are not hashed event columns")
+        position = {name: index for index, name in enumerate(varying)}
+        # The text between the varying values, and for each slot the index of its value
+        # in the `values` given to `hash`. json.dumps with sort_keys orders the outer keys
+        # "event" before "prev" and the columns by name.
+        self._pieces: list[str] = []
+        self._slots: list[int] = []
+        text = '{"event":{'
+        for number, name in enumerate(sorted(HASHED_COLUMNS)):
+            separator = "," if number else ""
+            text += f"{separator}{_encode_string(name)}:"
+            if name in position:
+                self._pieces.append(text)
+                self._slots.append(position[name])
+                text = ""
+            else:
+                text += _encode(shared.get(name))
+        self._pieces.append(text + '},"prev":')
+        self._count = len(varying)
+
+    def hash(self, prev_hash: str | None, values: Sequence[Any]) -> str:
+        """Return the event's hex SHA-256, given the varying columns in their order."""
+        if len(values) != self._count:
+            raise ValueError(f"expected {self._count} varying values, got {len(values)}")
+        parts: list[str] = []
+        for piece, slot in zip(self._pieces, self._slots, strict=False):
+            parts.append(piece)
+            parts.append(_encode(values[slot]))
+        parts.append(self._pieces[-1])
+        parts.append("null" if prev_hash is None else _encode_string(prev_hash))
+        parts.append("}")
+        return hashlib.sha256("".join(parts).encode()).hexdigest()

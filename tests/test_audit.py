@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from itertools import pairwise
 
+import pytest
 from sqlalchemy import delete, select, update
 
+from inventory.audit import EventHasher, event_hash
 from inventory.devices.audit import verify_chains
 from inventory.devices.models import DeviceEvent
 from inventory.devices.schemas import ActionRequest
@@ -120,3 +124,40 @@ async def test_audit_verify_command(db, database_url: str) -> None:
     broken = run_cli(database_url, "audit", "verify")
     assert broken.returncode == 1
     assert f"Event {target.id} (device 0002, sequence 2)" in broken.stderr
+
+
+SHARED = {
+    "action": "import",
+    "technician_id": 7,
+    "technician_name": 'Ana "Tech" Núñez',
+    "actor": "ana",
+    "actor_user_id": None,
+    "visit_id": None,
+    "occurred_at": datetime(2026, 3, 1, 8, 30, tzinfo=UTC),
+    "recorded_at": datetime(2026, 3, 1, 17, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+    "request_id": "req-1",
+    "idempotency_key": None,
+}
+VARYING = ("device_id", "sequence", "from_state", "to_state", "site_id", "notes", "data")
+# Values of the varying columns, including text that JSON escapes and values it converts.
+VARYING_CASES = [
+    (1, 1, None, "received", 3, None, {"line": 2, "model": "C722"}),
+    (2**40, 2, "enrolled", "enrolled", 0, 'line\nbreak "quoted" \\ \t', {}),
+    (3, 5, "deployed", "lost", -1, "日本語 \u2028 \x7f \x00", {"é": ["a", 1.5, None]}),
+    (4, 1, None, "received", 9, "", {"cost": Decimal("12.50"), "day": date(2024, 8, 1)}),
+    (5, 1, None, "received", 9, "x", {"flag": True, "zero": False, "nested": {"b": 1, "a": 2}}),
+    (6, 1, None, "received", True, "x", {"when": datetime(2026, 1, 2, tzinfo=UTC)}),
+]
+
+
+def test_event_hasher_matches_event_hash() -> None:
+    hasher = EventHasher(SHARED, VARYING)
+    for values in VARYING_CASES:
+        columns = {**SHARED, **dict(zip(VARYING, values, strict=True))}
+        for prev_hash in (None, "0" * 64, 'odd "prev"'):
+            assert hasher.hash(prev_hash, values) == event_hash(prev_hash, columns), values
+
+
+def test_event_hasher_rejects_unknown_columns() -> None:
+    with pytest.raises(ValueError, match="not hashed event columns"):
+        EventHasher(SHARED, ("device_id", "color"))

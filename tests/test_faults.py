@@ -1,4 +1,5 @@
-"""Faults: SIGTERM with a request in flight, SIGKILL during writes, a database that goes away."""
+"""Faults: SIGTERM with a request in flight, SIGKILL during writes and during an import, a
+database that goes away."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bench.load import (
     stored_event_ids,
 )
 from inventory.db import Database
+from inventory.imports.devices import CHUNK_ROWS
 from tests.conftest import token_for
 from tests.factories import make_world, receive, run_cli
 from tests.tcp_proxy import TcpProxy
@@ -184,3 +186,155 @@ async def test_database_outage_gives_503_then_recovers(db: Database, database_ur
     async with db.read() as session:
         actions = (await session.scalars(text("SELECT action FROM device_events"))).all()
     assert actions == ["receive"]
+
+
+# Rows of the import that is killed: eight chunks of 5,000, so that it is still writing
+# when the kill comes during its first chunks.
+IMPORT_ROWS = 40_000
+IMPORT_PREFIX = "IMP"
+
+
+def _import_body(rows: int) -> bytes:
+    lines = ["asset_tag,serial_number,manufacturer,model,site,purchase_date,warranty_end"]
+    lines.extend(
+        f"{IMPORT_PREFIX}{number:06d},SN-{IMPORT_PREFIX}{number:06d},Acer,"
+        "Chromebook 311 (C722),01M015,2025-08-01,2028-07-31"
+        for number in range(rows)
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _wait_for_import_writing(
+    database_url: str, upload: asyncio.Task, timeout_s: float
+) -> None:
+    """Return once the import's transaction is writing; fail if it ends or never starts.
+
+    On PostgreSQL the import has drawn the device ids of its second chunk from the
+    sequence, which other transactions see before it commits, so its first chunk is
+    written. On SQLite its transaction has held the write lock for a second without a
+    break, which an action does for a few milliseconds.
+    """
+    url = make_url(database_url)
+    deadline = time.monotonic() + timeout_s
+    if url.get_backend_name() == "sqlite":
+        locked_since: float | None = None
+        while time.monotonic() < deadline and not upload.done():
+            probe = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                locked_since = None
+            except sqlite3.OperationalError:
+                locked_since = locked_since or time.monotonic()
+                if time.monotonic() - locked_since >= 1.0:
+                    return
+            finally:
+                probe.close()
+            await asyncio.sleep(0.05)
+    else:
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, database=url.database
+        )
+        try:
+            fleet_ids = await connection.fetchval("SELECT max(id) FROM devices")
+            sequence = "SELECT last_value FROM devices_id_seq"
+            while time.monotonic() < deadline and not upload.done():
+                if await connection.fetchval(sequence) > fleet_ids + CHUNK_ROWS:
+                    return
+                await asyncio.sleep(0.05)
+        finally:
+            await connection.close()
+    assert not upload.done(), "the import ended before the server was killed"
+    pytest.fail(f"the import did not start writing within {timeout_s} s")
+
+
+async def _check_postgres_indexes(database_url: str) -> None:
+    """Check every B-tree index of the tables the import writes against its table."""
+    url = make_url(database_url)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
+    try:
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        indexes = await connection.fetch(
+            "SELECT i.indexrelid::regclass::text AS name FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' AND t.relname = "
+            "ANY($1::text[])",
+            ["devices", "device_events", "warranty_coverages", "tag_reservations"],
+        )
+        assert indexes
+        for index in indexes:
+            # Raises on a damaged index or a row that is missing from it.
+            await connection.execute("SELECT bt_index_check($1::regclass, true)", index["name"])
+    finally:
+        await connection.close()
+
+
+async def _row_counts(db: Database) -> dict[str, int]:
+    counts = {}
+    async with db.read() as session:
+        for table in ("devices", "warranty_coverages"):
+            counts[table] = await session.scalar(text(f"SELECT count(*) FROM {table}"))
+    return counts
+
+
+async def test_sigkill_during_import_keeps_none_of_it(db: Database, database_url: str) -> None:
+    fleet = await build_fleet(db, clients=2)
+    counts_before = await _row_counts(db)
+    admin = await token_for(db, "importer", "admin")
+    body = _import_body(IMPORT_ROWS)
+    result = LoadResult()
+    with serving(database_url) as (base_url, process):
+        # Actions acknowledged before the import, then beside it until the kill.
+        await run_load(base_url, fleet, 8, result)
+        acknowledged_before = len(result.acknowledged)
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
+            upload = asyncio.create_task(
+                http.post(
+                    "/api/v1/imports/devices",
+                    params={"technician": "000001", "filename": "fleet.csv"},
+                    content=body,
+                    headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
+                )
+            )
+            load = asyncio.create_task(run_load(base_url, fleet, 400, result))
+            await _wait_for_import_writing(database_url, upload, timeout_s=60)
+            os.killpg(process.pid, signal.SIGKILL)
+            await load
+            outcome = await asyncio.gather(upload, return_exceptions=True)
+    assert acknowledged_before > 0
+    assert not load.exception()
+    assert isinstance(outcome[0], httpx.TransportError), outcome[0]
+
+    # The audit runs while the server restarts, because each spends seconds starting Python.
+    verify = asyncio.create_task(asyncio.to_thread(run_cli, database_url, "audit", "verify"))
+    with serving(database_url) as (base_url, _process):
+        health = await asyncio.to_thread(httpx.get, f"{base_url}/health", timeout=10)
+        assert health.status_code == 200
+    verified = await verify
+    assert verified.returncode == 0, verified.stderr
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(url.database) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    else:
+        await _check_postgres_indexes(database_url)
+
+    async with db.read() as session:
+        imported = await session.scalar(
+            text("SELECT count(*) FROM devices WHERE asset_tag LIKE :prefix"),
+            {"prefix": f"{IMPORT_PREFIX}%"},
+        )
+        import_events = await session.scalar(
+            text("SELECT count(*) FROM device_events WHERE action = 'import'")
+        )
+    assert imported == 0
+    assert import_events == 0
+    assert await _row_counts(db) == counts_before
+    stored = await stored_event_ids(db) - fleet.setup_event_ids
+    assert result.acknowledged <= stored
+    # Only requests cut off before their response may have been stored unacknowledged.
+    assert len(stored - result.acknowledged) <= len(result.failures)

@@ -351,3 +351,21 @@ async def test_duplicates_across_written_chunks(db: Database, monkeypatch) -> No
     assert rows[4].reasons == ("asset tag '000101' is also on line 2.",)
     assert not report.committed
     assert await _count(db, Device) == 1
+
+
+async def test_unreadable_line_after_written_chunks(db: Database, monkeypatch) -> None:
+    # The next chunk is read while the previous one is written, so the read error arrives
+    # with a write in flight. Nothing of either may be left.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000102,SN2,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000103,SN3,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        '000104,"SN4,Acer,Chromebook 311 (C722),01M015,,,,,\n'
+    )
+    with pytest.raises(InvalidInputError, match="Line 5 cannot be read as CSV"):
+        await _import(db, text)
+    assert await _count(db, Device) == 0
+    assert await _count(db, DeviceEvent) == 0
+    assert await _count(db, WarrantyCoverage) == 0

@@ -115,6 +115,8 @@ class BulkWriter:
     def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        # Name of the PostgreSQL sequence behind devices.id, looked up on first use.
+        self._device_sequence: str | None = None
 
     # Converters of values to what the driver takes, applied while rows are built so that
     # `insert` passes them on untouched.
@@ -147,14 +149,20 @@ class BulkWriter:
         if self.is_sqlite:
             largest = await self.session.scalar(text("SELECT coalesce(max(id), 0) FROM devices"))
             return list(range(int(largest or 0) + 1, int(largest or 0) + 1 + count))
-        rows = await self.session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('devices', 'id')) "
-                "FROM generate_series(1, :count)"
-            ),
-            {"count": count},
+        if self._device_sequence is None:
+            self._device_sequence = await self.session.scalar(
+                text("SELECT pg_get_serial_sequence('devices', 'id')")
+            )
+        # The sequence is bound as a regclass parameter, which is converted once, because
+        # pg_get_serial_sequence in the query would run for every id. The ids come back as
+        # one array, because thousands of rows would each go through result handling.
+        driver = await self._driver()
+        ids = await driver.fetchval(
+            "SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)",
+            self._device_sequence,
+            count,
         )
-        return [int(value) for (value,) in rows]
+        return list(ids)
 
     async def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Insert rows whose values went through `instant`, `day` and `document` already."""

@@ -91,108 +91,149 @@ def _google_site(org_unit_path: str) -> str:
     return org_unit_path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def parse_device_row(
-    line: int, cells: list[Cell], columns: ColumnMap, rules: RowRules
-) -> tuple[DeviceRow | None, str, list[str]]:
-    """Return the checked row (None when it has problems), its key and its problems."""
-    index = columns.columns
-    problems: list[str] = []
+# Fields of a device row, each read from the column that ColumnMap assigns it, if any.
+_FIELDS = (
+    "asset_tag",
+    "serial_number",
+    "model",
+    "manufacturer",
+    "device_type",
+    "operating_system",
+    "site",
+    "room",
+    "assignee",
+    "state",
+    "purchase_date",
+    "warranty_start",
+    "warranty_end",
+    "end_of_support",
+    "warranty_months",
+    "purchase_cost",
+    "notes",
+)
 
-    def cell(name: str) -> Cell:
-        position = index.get(name)
-        if position is None or position >= len(cells):
-            return None
-        return cells[position]
 
-    def check(parse: Callable[..., Any], *args: Any) -> Any:
-        if args[0] is None:
-            # An absent column or an empty XLSX cell: every parser reads it as no value.
-            return None
-        try:
-            return parse(*args)
-        except values.ValueProblem as exc:
-            problems.append(str(exc))
-            return None
+class DeviceRowParser:
+    """Checks the rows of one file, with its column positions looked up once."""
 
-    asset_tag = check(values.identifier, cell("asset_tag"), "asset tag") or ""
-    key = asset_tag
-    if not asset_tag and not problems:
-        if rules.generate_tags is None:
-            problems.append(
-                "asset tag is missing; add it, or ask for generated tags for rows without one."
-            )
-        else:
-            asset_tag = f"{rules.generate_tags}{line:07d}"
-    serial = check(values.identifier, cell("serial_number"), "serial number") or ""
-    if not serial and not any(problem.startswith("serial number") for problem in problems):
-        problems.append("serial number is missing.")
-    key = key or serial
+    def __init__(self, columns: ColumnMap, rules: RowRules) -> None:
+        self.rules = rules
+        self.has_site = "site" in columns.columns
+        self.positions = {name: columns.columns.get(name) for name in _FIELDS}
 
-    model = check(values.free_text, cell("model"), "model", 200) or ""
-    manufacturer = check(values.free_text, cell("manufacturer"), "manufacturer", 200) or ""
-    device_type = check(values.free_text, cell("device_type"), "device type", 200)
-    operating_system = check(values.free_text, cell("operating_system"), "operating system", 200)
-    if rules.format_name == "google":
-        # The console's model name starts with the manufacturer: "Acer Chromebook 311".
-        manufacturer = model.split(" ", 1)[0] if model else ""
-        device_type = "chromebook"
-        operating_system = "ChromeOS"
-    if not model:
-        problems.append("model is missing.")
-    elif not manufacturer:
-        problems.append("manufacturer is missing.")
+    def parse(self, line: int, cells: list[Cell]) -> tuple[DeviceRow | None, str, list[str]]:
+        """Return the checked row (None when it has problems), its key and its problems."""
+        rules = self.rules
+        positions = self.positions
+        count = len(cells)
+        problems: list[str] = []
 
-    site_cell = cell("site")
-    if rules.format_name == "google" and site_cell is not None:
-        site_cell = _google_site(values.text(site_cell))
-    site = check(values.identifier, site_cell, "site") if "site" in index else None
-    room = check(values.free_text, cell("room"), "room", 200)
-    assignee = check(values.free_text, cell("assignee"), "assignee", 200)
-    state_text = values.text(cell("state"))
-    state = check(_state, state_text, rules.format_name, bool(assignee or room))
-    if state is State.DEPLOYED and not (assignee or room):
-        problems.append("state deployed needs an assignee or a room.")
+        def cell(name: str) -> Cell:
+            position = positions[name]
+            if position is None or position >= count:
+                return None
+            return cells[position]
 
-    date_format = rules.date_format
-    purchase_date = check(values.parse_date, cell("purchase_date"), "purchase date", date_format)
-    warranty_start = check(values.parse_date, cell("warranty_start"), "warranty start", date_format)
-    warranty_end = check(values.parse_date, cell("warranty_end"), "warranty end", date_format)
-    end_of_support = check(values.parse_date, cell("end_of_support"), "end of support", date_format)
-    warranty_months = check(values.parse_count, cell("warranty_months"), "warranty months")
-    if warranty_months == 0:
-        warranty_months = None
-    if warranty_months is not None and warranty_months > 240:
-        problems.append(f"warranty months {warranty_months} is more than 240.")
-    if warranty_end is not None and warranty_months is not None:
-        problems.append("give warranty end or warranty months, not both.")
-    if warranty_start is not None and warranty_end is None and warranty_months is None:
-        problems.append("warranty start needs warranty end or warranty months.")
-    purchase_cost = check(values.parse_money, cell("purchase_cost"), "purchase cost")
-    notes = check(values.free_text, cell("notes"), "notes")
+        def check(parse: Callable[..., Any], *args: Any) -> Any:
+            if args[0] is None:
+                # An absent column or an empty XLSX cell: every parser reads it as no value.
+                return None
+            try:
+                return parse(*args)
+            except values.ValueProblem as exc:
+                problems.append(str(exc))
+                return None
 
-    if problems:
-        return None, key, problems
-    return (
-        DeviceRow(
-            line=line,
-            asset_tag=asset_tag,
-            serial_number=serial,
-            manufacturer=manufacturer,
-            model=model,
-            device_type=device_type,
-            operating_system=operating_system,
-            site=site or None,
-            state=state,
-            room=room,
-            assignee=assignee,
-            purchase_date=purchase_date,
-            purchase_cost=purchase_cost,
-            warranty_start=warranty_start,
-            warranty_end=warranty_end,
-            warranty_months=warranty_months,
-            end_of_support=end_of_support,
-            notes=notes,
-        ),
-        key,
-        [],
-    )
+        asset_tag = check(values.identifier, cell("asset_tag"), "asset tag") or ""
+        key = asset_tag
+        if not asset_tag and not problems:
+            if rules.generate_tags is None:
+                problems.append(
+                    "asset tag is missing; add it, or ask for generated tags for rows without one."
+                )
+            else:
+                asset_tag = f"{rules.generate_tags}{line:07d}"
+        serial = check(values.identifier, cell("serial_number"), "serial number") or ""
+        if not serial and not any(problem.startswith("serial number") for problem in problems):
+            problems.append("serial number is missing.")
+        key = key or serial
+
+        model = check(values.free_text, cell("model"), "model", 200) or ""
+        manufacturer = check(values.free_text, cell("manufacturer"), "manufacturer", 200) or ""
+        device_type = check(values.free_text, cell("device_type"), "device type", 200)
+        operating_system = check(
+            values.free_text, cell("operating_system"), "operating system", 200
+        )
+        if rules.format_name == "google":
+            # The console's model name starts with the manufacturer: "Acer Chromebook 311".
+            manufacturer = model.split(" ", 1)[0] if model else ""
+            device_type = "chromebook"
+            operating_system = "ChromeOS"
+        if not model:
+            problems.append("model is missing.")
+        elif not manufacturer:
+            problems.append("manufacturer is missing.")
+
+        site_cell = cell("site")
+        if rules.format_name == "google" and site_cell is not None:
+            site_cell = _google_site(values.text(site_cell))
+        site = check(values.identifier, site_cell, "site") if self.has_site else None
+        room = check(values.free_text, cell("room"), "room", 200)
+        assignee = check(values.free_text, cell("assignee"), "assignee", 200)
+        state_cell = cell("state")
+        state = None
+        if state_cell is not None:
+            state_text = values.text(state_cell)
+            state = check(_state, state_text, rules.format_name, bool(assignee or room))
+        if state is State.DEPLOYED and not (assignee or room):
+            problems.append("state deployed needs an assignee or a room.")
+
+        date_format = rules.date_format
+        purchase_date = check(
+            values.parse_date, cell("purchase_date"), "purchase date", date_format
+        )
+        warranty_start = check(
+            values.parse_date, cell("warranty_start"), "warranty start", date_format
+        )
+        warranty_end = check(values.parse_date, cell("warranty_end"), "warranty end", date_format)
+        end_of_support = check(
+            values.parse_date, cell("end_of_support"), "end of support", date_format
+        )
+        warranty_months = check(values.parse_count, cell("warranty_months"), "warranty months")
+        if warranty_months == 0:
+            warranty_months = None
+        if warranty_months is not None and warranty_months > 240:
+            problems.append(f"warranty months {warranty_months} is more than 240.")
+        if warranty_end is not None and warranty_months is not None:
+            problems.append("give warranty end or warranty months, not both.")
+        if warranty_start is not None and warranty_end is None and warranty_months is None:
+            problems.append("warranty start needs warranty end or warranty months.")
+        purchase_cost = check(values.parse_money, cell("purchase_cost"), "purchase cost")
+        notes = check(values.free_text, cell("notes"), "notes")
+
+        if problems:
+            return None, key, problems
+        return (
+            DeviceRow(
+                line=line,
+                asset_tag=asset_tag,
+                serial_number=serial,
+                manufacturer=manufacturer,
+                model=model,
+                device_type=device_type,
+                operating_system=operating_system,
+                site=site or None,
+                state=state,
+                room=room,
+                assignee=assignee,
+                purchase_date=purchase_date,
+                purchase_cost=purchase_cost,
+                warranty_start=warranty_start,
+                warranty_end=warranty_end,
+                warranty_months=warranty_months,
+                end_of_support=end_of_support,
+                notes=notes,
+            ),
+            key,
+            [],
+        )

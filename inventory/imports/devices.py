@@ -2,15 +2,18 @@
 rejected, and nothing is written unless no row is rejected.
 
 The file is read in chunks. Each chunk is checked against the rows before it and against the
-database, then written through BulkWriter while the transaction stays open. Once a row is
-rejected, later chunks are only checked, so the report still covers every row, and the
-transaction is rolled back at the end. A process killed halfway leaves an uncommitted
-transaction, which the database discards.
+database, then written through BulkWriter while the transaction stays open, and the rows of
+the next chunk are parsed while it is written. Once a row is rejected, later chunks are only
+checked, so the report still covers every row, and the transaction is rolled back at the
+end. A process killed halfway leaves an uncommitted transaction, which the database
+discards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -21,19 +24,20 @@ from itertools import islice
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import any_, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.principal import Principal, Role
-from inventory.audit import event_hash
+from inventory.audit import EventHasher
 from inventory.db import Database
 from inventory.devices import service as device_service
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
 from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from inventory.escalations.service import CoverageInput, coverage_input
 from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
-from inventory.imports.device_rows import DeviceRow, RowRules, parse_device_row
+from inventory.imports.device_rows import DeviceRow, DeviceRowParser, RowRules
 from inventory.imports.formats import device_format, map_columns
 from inventory.imports.reading import Table
 from inventory.imports.report import (
@@ -66,8 +70,7 @@ _INTEGRITY_ERRORS = (
     sqlite3.IntegrityError,
     asyncpg.IntegrityConstraintViolationError,
 )
-# Rows per IN (...) lookup, under SQLite's and asyncpg's limits on bound parameters.
-_LOOKUP_BATCH = 900
+_RECEIVED = State.RECEIVED.value
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class _Context:
     source: str
     now: datetime
     today: date
+    is_sqlite: bool
     # Rows written into the open transaction are found again by the database lookups, so
     # only accepted rows that were not written (a dry run, or rows after a rejection) are
     # kept here, with their line, to find later duplicates.
@@ -138,11 +142,56 @@ class _Context:
 
     new_models: list[str] = field(default_factory=list)
     next_model_id: int = -1
+    # Summary table changes of the chunks written so far, written once before the commit.
+    summary: report_summary.SummaryChanges = field(default_factory=report_summary.SummaryChanges)
 
 
-def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
+# A chunk's rows as (line, checked row or None, key, problems).
+_Parsed = list[tuple[int, DeviceRow | None, str, list[str]]]
+# Rows parsed between two turns of the event loop while a chunk is written beside them.
+_PARSE_SLICE_ROWS = 200
+
+
+def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser) -> _Parsed:
+    """Read and check the next chunk of rows; an empty list at the end of the file."""
+    parse = parser.parse
+    return [(line, *parse(line, cells)) for line, cells in islice(rows, CHUNK_ROWS)]
+
+
+async def _parse_chunk_beside(
+    rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser, write: asyncio.Task[None]
+) -> _Parsed:
+    """Read and check the next chunk while `write` sends the previous one.
+
+    The rows are parsed in slices with a turn of the event loop between them, so the write
+    sends each statement as soon as the database has finished the one before. PostgreSQL
+    runs the statements in its own process and aiosqlite in its own thread, so parsing and
+    writing can use two cores at once. If parsing fails, the write is awaited first, so the
+    session is idle again when the transaction is rolled back.
+    """
+    parse = parser.parse
+    parsed: _Parsed = []
+    try:
+        while len(parsed) < CHUNK_ROWS:
+            size = min(_PARSE_SLICE_ROWS, CHUNK_ROWS - len(parsed))
+            part = [(line, *parse(line, cells)) for line, cells in islice(rows, size)]
+            if not part:
+                break
+            parsed.extend(part)
+            await asyncio.sleep(0)
+    except BaseException:
+        await _settle(write)
+        raise
+    return parsed
+
+
+async def _settle(task: asyncio.Task[None]) -> None:
+    """Wait for a database task beside one that failed, so the session is idle again when
+    the transaction is rolled back. The failure in hand is the one raised, so the task's
+    own error is only retrieved, which keeps asyncio from logging it."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
 
 
 async def _acting(
@@ -203,6 +252,7 @@ async def _load_context(
         source=source,
         now=now,
         today=district_today(db.settings.zone, now),
+        is_sqlite=db.is_sqlite,
     )
 
 
@@ -225,13 +275,26 @@ _EXISTING_COLUMNS: list[Any] = [
 ]
 
 
-async def _existing_devices(session: AsyncSession, column: Any, keys: list[str]) -> list[_Existing]:
-    found: list[_Existing] = []
-    for start in range(0, len(keys), _LOOKUP_BATCH):
-        batch = keys[start : start + _LOOKUP_BATCH]
-        rows = await session.execute(select(*_EXISTING_COLUMNS).where(column.in_(batch)))
-        found.extend(_Existing(*row) for row in rows)
-    return found
+def _one_of(column: Any, keys: list[Any], is_sqlite: bool) -> Any:
+    """Build `column IN (keys)` with all keys in one bound parameter.
+
+    A chunk's thousands of keys would otherwise be one parameter each, which SQLAlchemy
+    renders again on every execution and which exceed SQLite's parameter limit. SQLite
+    reads the keys from a JSON array with json_each, PostgreSQL from an array with = ANY.
+    """
+    if is_sqlite:
+        values = func.json_each(literal(json.dumps(keys))).table_valued("value")
+        return column.in_(select(values.c.value))
+    return column == any_(literal(keys, ARRAY(column.type)))
+
+
+async def _existing_devices(
+    session: AsyncSession, column: Any, keys: list[str], is_sqlite: bool
+) -> list[_Existing]:
+    if not keys:
+        return []
+    rows = await session.execute(select(*_EXISTING_COLUMNS).where(_one_of(column, keys, is_sqlite)))
+    return [_Existing(*row) for row in rows]
 
 
 async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) -> int:
@@ -266,7 +329,13 @@ def _coverage(row: DeviceRow, today: date) -> CoverageInput | None:
     if row.warranty_end is None and row.warranty_months is None:
         return None
     start = row.warranty_start or row.purchase_date or today
-    return coverage_input("base", start, row.warranty_end, row.warranty_months)
+    return _base_coverage(start, row.warranty_end, row.warranty_months)
+
+
+# Rows of a file repeat a few warranty periods, and CoverageInput is immutable.
+@lru_cache(maxsize=4096)
+def _base_coverage(start: date, end: date | None, months: int | None) -> CoverageInput:
+    return coverage_input("base", start, end, months)
 
 
 @dataclass
@@ -330,27 +399,26 @@ def _changes(
 async def _plan_chunk(
     session: AsyncSession,
     context: _Context,
-    chunk: list[tuple[int, list[Any]]],
-    columns: Any,
-    rules: RowRules,
+    parsed: _Parsed,
     report: ImportReport,
 ) -> _Planned:
-    parsed: list[tuple[int, DeviceRow | None, str, list[str]]] = []
-    for line, cells in chunk:
-        row, key, problems = parse_device_row(line, cells, columns, rules)
-        parsed.append((line, row, key, problems))
-
     rows = [row for _, row, _, _ in parsed if row is not None]
     by_tag = {
         device.asset_tag: device
         for device in await _existing_devices(
-            session, Device.asset_tag, sorted({row.asset_tag for row in rows})
+            session,
+            Device.asset_tag,
+            sorted({row.asset_tag for row in rows}),
+            context.is_sqlite,
         )
     }
     by_serial: dict[tuple[str, str], _Existing] = {
         (device.manufacturer_key, device.serial_number): device
         for device in await _existing_devices(
-            session, Device.serial_number, sorted({row.serial_number for row in rows})
+            session,
+            Device.serial_number,
+            sorted({row.serial_number for row in rows}),
+            context.is_sqlite,
         )
     }
 
@@ -358,11 +426,12 @@ async def _plan_chunk(
     local_tags = planned.tags
     local_serials = planned.serials
     update_by = context.options.update_by
+    file_site = context.options.site.strip() if context.options.site else None
     for line, row, key, problems in parsed:
         if row is None:
             report.add(RowResult(line, key, REJECTED, tuple(problems)))
             continue
-        site_code = context.options.site.strip() if context.options.site else row.site
+        site_code = file_site or row.site
         site_id = context.sites.get(site_code or "")
         if site_id is None:
             problems.append(
@@ -434,7 +503,10 @@ async def _plan_chunk(
         assert site_id is not None
         local_tags[row.asset_tag] = line
         local_serials[serial_key] = line
-        model_id = await _model_id(session, context, row)
+        if known_model is not None:
+            model_id = known_model[0]
+        else:
+            model_id = await _model_id(session, context, row)
         if target is None:
             planned.creates.append((row, model_id, site_id, manufacturer_key, coverage))
             report.add(RowResult(line, key, CREATED))
@@ -455,49 +527,84 @@ async def _plan_chunk(
     return planned
 
 
-def _event_row(
-    context: _Context,
-    writer: BulkWriter,
-    *,
-    device_id: int,
-    sequence: int,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    site_id: int,
-    notes: str | None,
-    data: dict[str, Any],
-    prev_hash: str | None,
-) -> tuple:
-    columns: dict[str, Any] = {
-        "device_id": device_id,
-        "sequence": sequence,
-        "action": action,
-        "from_state": from_state,
-        "to_state": to_state,
-        "technician_id": context.technician.id,
-        "technician_name": context.technician.name,
-        "actor": context.actor_name,
-        "actor_user_id": context.actor_user_id,
-        "site_id": site_id,
-        "visit_id": None,
-        "occurred_at": context.now,
-        "recorded_at": context.now,
-        "notes": notes,
-        "data": data,
-        "request_id": request_id_var.get(),
-        "idempotency_key": None,
-    }
-    digest = event_hash(prev_hash, columns)
-    stored = writer.instant(context.now)
-    columns["occurred_at"] = columns["recorded_at"] = stored
-    columns["data"] = writer.document(data)
-    return (*columns.values(), prev_hash, digest)
+class _EventRows:
+    """Builds the event rows of one action of this import, with their hashes.
+
+    EventHasher encodes the columns that every event of the import shares once. Its digest
+    is the one `inventory.audit.event_hash` computes for the same columns.
+    """
+
+    VARYING = ("device_id", "sequence", "from_state", "to_state", "site_id", "notes", "data")
+
+    def __init__(self, context: _Context, writer: BulkWriter, action: str) -> None:
+        technician = context.technician
+        self.action = action
+        self.shared = (
+            technician.id,
+            technician.name,
+            context.actor_name,
+            context.actor_user_id,
+        )
+        self.request_id = request_id_var.get()
+        self.stored_now = writer.instant(context.now)
+        self.document = writer.document
+        self.hasher = EventHasher(
+            {
+                "action": action,
+                "technician_id": technician.id,
+                "technician_name": technician.name,
+                "actor": context.actor_name,
+                "actor_user_id": context.actor_user_id,
+                "visit_id": None,
+                "occurred_at": context.now,
+                "recorded_at": context.now,
+                "request_id": self.request_id,
+                "idempotency_key": None,
+            },
+            self.VARYING,
+        )
+
+    def row(
+        self,
+        *,
+        device_id: int,
+        sequence: int,
+        from_state: str | None,
+        to_state: str,
+        site_id: int,
+        notes: str | None,
+        data: dict[str, Any],
+        prev_hash: str | None,
+    ) -> tuple:
+        """Return the values of EVENT_COLUMNS for one event."""
+        digest = self.hasher.hash(
+            prev_hash, (device_id, sequence, from_state, to_state, site_id, notes, data)
+        )
+        now = self.stored_now
+        return (
+            device_id,
+            sequence,
+            self.action,
+            from_state,
+            to_state,
+            *self.shared,
+            site_id,
+            None,
+            now,
+            now,
+            notes,
+            self.document(data),
+            self.request_id,
+            None,
+            prev_hash,
+            digest,
+        )
 
 
 def _coverage_row(
-    device_id: int, coverage: CoverageInput, context: _Context, writer: BulkWriter
+    device_id: int, coverage: CoverageInput, writer: BulkWriter, created_at: Any, actor: str
 ) -> tuple:
+    """Return the values of COVERAGE_COLUMNS, with `created_at` already in the driver's form."""
     return (
         device_id,
         coverage.kind.value,
@@ -506,8 +613,8 @@ def _coverage_row(
         writer.day(coverage.end),
         coverage.months,
         coverage.reference,
-        writer.instant(context.now),
-        context.actor_name,
+        created_at,
+        actor,
     )
 
 
@@ -515,13 +622,12 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
     ids = await writer.allocate_device_ids(len(planned.creates))
     if ids:
         context.created_ranges.append((min(ids), max(ids)))
-    devices, events, coverages = [], [], []
     now = writer.instant(context.now)
     day = writer.day
+    devices = []
     for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
         ids, planned.creates, strict=True
     ):
-        state = (row.state or State.RECEIVED).value
         devices.append(
             (
                 device_id,
@@ -530,7 +636,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 manufacturer_key,
                 model_id,
                 site_id,
-                state,
+                row.state.value if row.state is not None else _RECEIVED,
                 row.room,
                 row.assignee,
                 day(row.purchase_date),
@@ -543,25 +649,58 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 now,
             )
         )
+    # The events are built and hashed while the database inserts the devices.
+    insert_devices = asyncio.create_task(writer.insert("devices", DEVICE_COLUMNS, devices))
+    try:
+        events, coverages = await _creation_events(writer, context, planned, devices)
+    except BaseException:
+        await _settle(insert_devices)
+        raise
+    await insert_devices
+    await writer.insert("device_events", EVENT_COLUMNS, events)
+    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
+    context.summary.add_new_devices(
+        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
+        occurred_at=context.now,
+        technician_id=context.technician.id,
+        action="import",
+    )
+
+
+async def _creation_events(
+    writer: BulkWriter, context: _Context, planned: _Planned, devices: list[tuple]
+) -> tuple[list[tuple], list[tuple]]:
+    """Build the import event and warranty coverage rows of the devices being created.
+
+    A turn of the event loop every few hundred rows lets the device insert running beside
+    this proceed.
+    """
+    event_rows = _EventRows(context, writer, "import")
+    now = event_rows.stored_now
+    actor = context.actor_name
+    source = context.source
+    format_name = context.format_name
+    events, coverages = [], []
+    for number, (device, (row, _model_id, site_id, _key, coverage)) in enumerate(
+        zip(devices, planned.creates, strict=True), start=1
+    ):
+        device_id = device[0]
         data: dict[str, Any] = {
             "serial_number": row.serial_number,
             "manufacturer": row.manufacturer,
             "model": row.model,
-            "source": context.source,
-            "format": context.format_name,
+            "source": source,
+            "format": format_name,
             "line": row.line,
         }
         if row.purchase_cost is not None:
             data["purchase_cost"] = str(row.purchase_cost)
         events.append(
-            _event_row(
-                context,
-                writer,
+            event_rows.row(
                 device_id=device_id,
                 sequence=1,
-                action="import",
                 from_state=None,
-                to_state=state,
+                to_state=device[6],
                 site_id=site_id,
                 notes=row.notes,
                 data=data,
@@ -569,43 +708,24 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
             )
         )
         if coverage is not None:
-            coverages.append(_coverage_row(device_id, coverage, context, writer))
-    await writer.insert("devices", DEVICE_COLUMNS, devices)
-    await writer.insert("device_events", EVENT_COLUMNS, events)
-    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    await report_summary.record_bulk(
-        writer.session,
-        (
-            report_summary.BulkEvent(
-                device_id=device[0],
-                before=None,
-                after=(device[5], device[6], device[4], device[12]),
-                site_id=device[5],
-                occurred_at=context.now,
-                technician_id=context.technician.id,
-                action="import",
-                from_state=None,
-                to_state=device[6],
-            )
-            for device in devices
-        ),
-    )
+            coverages.append(_coverage_row(device_id, coverage, writer, now, actor))
+        if number % _PARSE_SLICE_ROWS == 0:
+            await asyncio.sleep(0)
+    return events, coverages
 
 
-async def _last_hashes(session: AsyncSession, devices: list[_Existing]) -> dict[int, str]:
-    hashes: dict[int, str] = {}
-    for start in range(0, len(devices), _LOOKUP_BATCH):
-        batch = devices[start : start + _LOOKUP_BATCH]
-        rows = await session.execute(
-            select(DeviceEvent.device_id, DeviceEvent.sequence, DeviceEvent.hash).where(
-                DeviceEvent.device_id.in_([device.id for device in batch])
-            )
+async def _last_hashes(
+    session: AsyncSession, devices: list[_Existing], is_sqlite: bool
+) -> dict[int, str]:
+    versions = {device.id: device.version for device in devices}
+    rows = await session.execute(
+        select(DeviceEvent.device_id, DeviceEvent.sequence, DeviceEvent.hash).where(
+            _one_of(DeviceEvent.device_id, sorted(versions), is_sqlite)
         )
-        versions = {device.id: device.version for device in batch}
-        for device_id, sequence, digest in rows:
-            if versions[device_id] == sequence:
-                hashes[device_id] = digest
-    return hashes
+    )
+    return {
+        device_id: digest for device_id, sequence, digest in rows if versions[device_id] == sequence
+    }
 
 
 async def _write_updates(
@@ -613,15 +733,22 @@ async def _write_updates(
 ) -> None:
     if not planned.updates:
         return
-    hashes = await _last_hashes(session, [existing for _, existing, _, _ in planned.updates])
+    hashes = await _last_hashes(
+        session, [existing for _, existing, _, _ in planned.updates], context.is_sqlite
+    )
     updates, events, coverages = [], [], []
+    event_rows = _EventRows(context, writer, "import_update")
     for row, existing, changes, coverage in planned.updates:
         new = {name: changes.get(name, getattr(existing, name)) for name in vars(existing)}
         if coverage is not None:
             starts = [day for day in (existing.warranty_start, coverage.start) if day]
             ends = [day for day in (existing.warranty_end, coverage.end) if day]
             new["warranty_start"], new["warranty_end"] = min(starts), max(ends)
-            coverages.append(_coverage_row(existing.id, coverage, context, writer))
+            coverages.append(
+                _coverage_row(
+                    existing.id, coverage, writer, event_rows.stored_now, context.actor_name
+                )
+            )
         version = existing.version + 1
         updates.append(
             (
@@ -645,12 +772,9 @@ async def _write_updates(
         before = {name: _plain(getattr(existing, name, None)) for name in changes}
         after = {name: _plain(value) for name, value in changes.items()}
         events.append(
-            _event_row(
-                context,
-                writer,
+            event_rows.row(
                 device_id=existing.id,
                 sequence=version,
-                action="import_update",
                 from_state=existing.state,
                 to_state=existing.state,
                 site_id=new["site_id"],
@@ -668,8 +792,7 @@ async def _write_updates(
     await writer.update_devices(updates)
     await writer.insert("device_events", EVENT_COLUMNS, events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    await report_summary.record_bulk(
-        session,
+    context.summary.add(
         (
             report_summary.BulkEvent(
                 device_id=existing.id,
@@ -690,7 +813,7 @@ async def _write_updates(
             for (_row, existing, _changes, _coverage), update in zip(
                 planned.updates, updates, strict=True
             )
-        ),
+        )
     )
 
 
@@ -698,19 +821,28 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-async def _mark_reserved(session: AsyncSession, writer: BulkWriter, planned: _Planned) -> None:
+async def _mark_reserved(
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+) -> None:
     tags = [row.asset_tag for row, *_ in planned.creates]
-    reserved: list[str] = []
-    for start in range(0, len(tags), _LOOKUP_BATCH):
-        batch = tags[start : start + _LOOKUP_BATCH]
-        reserved.extend(
-            await session.scalars(
-                select(TagReservation.asset_tag).where(
-                    TagReservation.asset_tag.in_(batch), TagReservation.used_at.is_(None)
-                )
-            )
+    if not tags:
+        return
+    reserved = await session.scalars(
+        select(TagReservation.asset_tag).where(
+            _one_of(TagReservation.asset_tag, tags, context.is_sqlite),
+            TagReservation.used_at.is_(None),
         )
-    await writer.mark_reservations_used(reserved, utc_now())
+    )
+    await writer.mark_reservations_used(list(reserved), utc_now())
+
+
+async def _write_chunk(
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+) -> None:
+    await _write_creates(writer, context, planned)
+    await _write_updates(session, writer, context, planned)
+    await _mark_reserved(session, writer, context, planned)
+    context.updated_lines.update(planned.updated_lines)
 
 
 async def import_devices(
@@ -749,28 +881,34 @@ async def import_devices(
         report.mapping.append(f"every row -> site {options.site.strip()!r}")
     report.warnings.extend(table.warnings)
     report.dry_run = options.dry_run
-    rules = RowRules(fmt.name, options.date_format, options.generate_tags)
+    parser = DeviceRowParser(
+        columns, RowRules(fmt.name, options.date_format, options.generate_tags)
+    )
 
     try:
         async with db.write() as session:
             context = await _load_context(session, db, options, actor, fmt.name, source)
             writer = BulkWriter(session, db.is_sqlite)
-            for chunk in _chunks(table.rows, CHUNK_ROWS):
-                planned = await _plan_chunk(session, context, chunk, columns, rules, report)
+            rows = iter(table.rows)
+            parsed = _parse_chunk(rows, parser)
+            while parsed:
+                planned = await _plan_chunk(session, context, parsed, report)
                 written = not options.dry_run and not report.counts[REJECTED]
-                if written:
-                    await _write_creates(writer, context, planned)
-                    await _write_updates(session, writer, context, planned)
-                    await _mark_reserved(session, writer, planned)
-                    context.updated_lines.update(planned.updated_lines)
-                else:
+                if not written:
                     context.seen_tags.update(planned.tags)
                     context.seen_serials.update(planned.serials)
+                    next_parsed = _parse_chunk(rows, parser)
+                else:
+                    write = asyncio.create_task(_write_chunk(session, writer, context, planned))
+                    next_parsed = await _parse_chunk_beside(rows, parser, write)
+                    await write
                 if progress is not None:
-                    progress(len(chunk), written)
+                    progress(len(parsed), written)
+                parsed = next_parsed
             report.new_models = context.new_models
             if options.dry_run or report.counts[REJECTED]:
                 raise _Rollback
+            await context.summary.write(session)
     except _Rollback:
         pass
     except ServiceError:

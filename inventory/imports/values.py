@@ -52,17 +52,11 @@ def text(cell: Cell) -> str:
 
 def identifier(cell: Cell, name: str) -> str:
     """Return an asset tag, serial number or code as text, leading zeros kept."""
-    if isinstance(cell, float) and not cell.is_integer():
-        raise ValueProblem(
-            f"{name} {cell!r} is a number with decimals in the workbook; format the column as "
-            "text and type the value again."
-        )
-    if isinstance(cell, int | float) and abs(cell) >= _EXACT_INTEGER_LIMIT:
-        raise ValueProblem(
-            f"{name} {cell!r} is stored as a number too large to be exact; format the column "
-            "as text and type the value again."
-        )
-    value = normalize_identifier(text(cell))
+    if type(cell) is str and cell.isascii():
+        # NFKC leaves ASCII text unchanged, so normalize_identifier would only trim it.
+        value = restore(cell.strip()).strip()
+    else:
+        value = _identifier_text(cell, name)
     if _SCIENTIFIC.match(value):
         raise ValueProblem(
             f"{name} {value!r} is in scientific notation: the spreadsheet rounded the real "
@@ -73,6 +67,20 @@ def identifier(cell: Cell, name: str) -> str:
         if problem:
             raise ValueProblem(f"{name} {value!r} {problem}.")
     return value
+
+
+def _identifier_text(cell: Cell, name: str) -> str:
+    if isinstance(cell, float) and not cell.is_integer():
+        raise ValueProblem(
+            f"{name} {cell!r} is a number with decimals in the workbook; format the column as "
+            "text and type the value again."
+        )
+    if isinstance(cell, int | float) and abs(cell) >= _EXACT_INTEGER_LIMIT:
+        raise ValueProblem(
+            f"{name} {cell!r} is stored as a number too large to be exact; format the column "
+            "as text and type the value again."
+        )
+    return normalize_identifier(text(cell))
 
 
 def _plain_identifier(value: str) -> bool:
@@ -87,7 +95,7 @@ def _plain_identifier(value: str) -> bool:
 
 
 def free_text(cell: Cell, name: str, max_length: int = 2000) -> str | None:
-    value = text(cell)
+    value = restore(cell.strip()) if type(cell) is str else text(cell)
     if not value:
         return None
     if value.isascii() and value.isprintable() and len(value) <= max_length:
@@ -126,6 +134,12 @@ def _two_readings(first: int, second: int, year: int) -> tuple[date | None, date
     return make(first, second), make(second, first)
 
 
+# ISO date texts already read, with their date: a file repeats a few purchase and warranty
+# dates over many rows.
+_iso_days: dict[str, date] = {}
+_MAX_ISO_DAYS = 4096
+
+
 def parse_date(cell: Cell, name: str, date_format: str | None) -> date | None:
     """Return a calendar date, or None for an empty cell.
 
@@ -140,6 +154,10 @@ def parse_date(cell: Cell, name: str, date_format: str | None) -> date | None:
     value = text(cell)
     if not value:
         return None
+    if not date_format:
+        known = _iso_days.get(value)
+        if known is not None:
+            return known
     if date_format:
         try:
             return datetime.strptime(value, date_format).date()  # noqa: DTZ007 (a calendar date)
@@ -148,9 +166,13 @@ def parse_date(cell: Cell, name: str, date_format: str | None) -> date | None:
     iso = _ISO_DATE.match(value)
     if iso:
         try:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+            day = date(int(iso[1]), int(iso[2]), int(iso[3]))
         except ValueError:
             raise ValueProblem(f"{name} {value!r} is not a real calendar date.") from None
+        if len(_iso_days) >= _MAX_ISO_DAYS:
+            _iso_days.clear()
+        _iso_days[value] = day
+        return day
     if date_format:
         raise ValueProblem(
             f"{name} {value!r} does not match the declared date format {date_format!r} and is "

@@ -169,51 +169,118 @@ class BulkEvent:
 async def record_bulk(session: AsyncSession, events: Iterable[BulkEvent]) -> None:
     """Apply new events to the summary tables, in the caller's transaction.
 
-    `record_event` passes one event. Imports and recycling batches pass many, and the
-    changes are added up first, so each summary row is written once.
+    `record_event` passes one event. Recycling batches pass many, and the changes are added
+    up first, so each summary row is written once.
     """
-    zone = district_zone()
-    counts: Counter[tuple[Any, ...]] = Counter()
-    steps: Counter[tuple[int, date, int, str]] = Counter()
-    outcomes: Counter[tuple[int, date, str]] = Counter()
-    repairs: list[BulkEvent] = []
-    for event in events:
-        if event.action in UNCOUNTED_ACTIONS:
-            continue
-        before = None if event.before is None else _device_key(*event.before)
-        after = _device_key(*event.after)
-        if before != after:
-            if before is not None:
-                counts[before] -= 1
-            counts[after] += 1
-        month = month_of(event.occurred_at, zone)
-        steps[(event.site_id, month, event.technician_id or NO_TECHNICIAN, event.action)] += 1
-        outcome = OUTCOMES.get((event.action, event.to_state))
-        if outcome is not None:
-            outcomes[(event.site_id, month, outcome)] += 1
-        if event.from_state in REPAIR_STATES or event.to_state in REPAIR_STATES:
-            repairs.append(event)
-    names = ("site_id", "state", "model_id", "operating_system")
-    # Rows are changed in key order, so two transactions that move devices in opposite
-    # directions (deploy and collect) lock them in the same order. Without the sort,
-    # test_concurrent_moves_keep_counts deadlocks on PostgreSQL.
-    for key, delta in sorted(counts.items()):
-        if delta:
-            row = dict(zip(names, key, strict=True))
-            await _add(session, ReportDeviceCount, row, "device_count", delta)
-    for (site_id, month, technician_id, action), count in sorted(steps.items()):
-        step_key = {
-            "site_id": site_id,
-            "month": month,
-            "technician_id": technician_id,
-            "action": action,
-        }
-        await _add(session, ReportStepCount, step_key, "step_count", count)
-    for (site_id, month, outcome), count in sorted(outcomes.items()):
-        outcome_key = {"site_id": site_id, "month": month, "outcome": outcome}
-        await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", count)
-    for event in repairs:
-        await _track_repair(session, event.device_id, event, month_of(event.occurred_at, zone))
+    changes = SummaryChanges()
+    changes.add(events)
+    await changes.write(session)
+
+
+class SummaryChanges:
+    """Changes to the summary tables added up over many events and written once by `write`.
+
+    Imports add each chunk's events here and write once before they commit, so a summary
+    row that many chunks change is written once per import.
+    """
+
+    def __init__(self) -> None:
+        self.zone = district_zone()
+        self.counts: Counter[tuple[Any, ...]] = Counter()
+        self.steps: Counter[tuple[int, date, int, str]] = Counter()
+        self.outcomes: Counter[tuple[int, date, str]] = Counter()
+        self.repairs: list[BulkEvent] = []
+
+    def add(self, events: Iterable[BulkEvent]) -> None:
+        zone = self.zone
+        for event in events:
+            if event.action in UNCOUNTED_ACTIONS:
+                continue
+            before = None if event.before is None else _device_key(*event.before)
+            after = _device_key(*event.after)
+            if before != after:
+                if before is not None:
+                    self.counts[before] -= 1
+                self.counts[after] += 1
+            month = month_of(event.occurred_at, zone)
+            technician_id = event.technician_id or NO_TECHNICIAN
+            self.steps[(event.site_id, month, technician_id, event.action)] += 1
+            outcome = OUTCOMES.get((event.action, event.to_state))
+            if outcome is not None:
+                self.outcomes[(event.site_id, month, outcome)] += 1
+            if event.from_state in REPAIR_STATES or event.to_state in REPAIR_STATES:
+                self.repairs.append(event)
+
+    def add_new_devices(
+        self,
+        devices: Iterable[tuple[int, int, str, int, str | None]],
+        *,
+        occurred_at: datetime,
+        technician_id: int | None,
+        action: str,
+    ) -> None:
+        """Add one event per new device, all at one instant by one technician.
+
+        Each device is (device_id, site_id, state, model_id, operating_system), its state
+        being the event's to_state. The result is the same as `add` with a BulkEvent per
+        device whose `before` and `from_state` are None.
+        """
+        if action in UNCOUNTED_ACTIONS:
+            return
+        month = month_of(occurred_at, self.zone)
+        technician = technician_id or NO_TECHNICIAN
+        per_key: Counter[tuple[int, str, int, str | None]] = Counter()
+        for device_id, site_id, state, model_id, operating_system in devices:
+            per_key[(site_id, state, model_id, operating_system)] += 1
+            if state in REPAIR_STATES:
+                self.repairs.append(
+                    BulkEvent(
+                        device_id=device_id,
+                        before=None,
+                        after=(site_id, state, model_id, operating_system),
+                        site_id=site_id,
+                        occurred_at=occurred_at,
+                        technician_id=technician_id,
+                        action=action,
+                        from_state=None,
+                        to_state=state,
+                    )
+                )
+        for (site_id, state, model_id, operating_system), count in per_key.items():
+            self.counts[_device_key(site_id, state, model_id, operating_system)] += count
+            self.steps[(site_id, month, technician, action)] += count
+            outcome = OUTCOMES.get((action, state))
+            if outcome is not None:
+                self.outcomes[(site_id, month, outcome)] += count
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write the added changes in the caller's transaction and start over."""
+        names = ("site_id", "state", "model_id", "operating_system")
+        # Rows are changed in key order, so two transactions that move devices in opposite
+        # directions (deploy and collect) lock them in the same order. Without the sort,
+        # test_concurrent_moves_keep_counts deadlocks on PostgreSQL.
+        for key, delta in sorted(self.counts.items()):
+            if delta:
+                row = dict(zip(names, key, strict=True))
+                await _add(session, ReportDeviceCount, row, "device_count", delta)
+        for (site_id, month, technician_id, action), count in sorted(self.steps.items()):
+            step_key = {
+                "site_id": site_id,
+                "month": month,
+                "technician_id": technician_id,
+                "action": action,
+            }
+            await _add(session, ReportStepCount, step_key, "step_count", count)
+        for (site_id, month, outcome), count in sorted(self.outcomes.items()):
+            outcome_key = {"site_id": site_id, "month": month, "outcome": outcome}
+            await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", count)
+        for event in self.repairs:
+            month = month_of(event.occurred_at, self.zone)
+            await _track_repair(session, event.device_id, event, month)
+        self.counts.clear()
+        self.steps.clear()
+        self.outcomes.clear()
+        self.repairs.clear()
 
 
 async def _track_repair(
