@@ -38,7 +38,7 @@ from inventory.db import Database
 from inventory.migrations import upgrade
 from inventory.reports import summary
 from inventory.reports.district import district_report
-from inventory.reports.models import ReportDeviceCount
+from inventory.reports.models import ReportDeviceCount, ReportSiteModelCount
 from inventory.reports.periods import select_period
 from inventory.reports.site import site_report
 
@@ -369,9 +369,16 @@ async def _write_summary(url: str, fleet: Fleet) -> None:
             "report_outcome_counts",
             "report_repair_turnarounds",
             "report_open_repairs",
+            "report_site_model_counts",
         ):
             connection.execute(delete(SQLModel.metadata.tables[table]))
-        connection.execute(insert(ReportDeviceCount.__table__), fleet.device_counts())
+        device_counts = fleet.device_counts()
+        connection.execute(insert(ReportDeviceCount.__table__), device_counts)
+        site_models = summary.site_model_rows(
+            (row["site_id"], row["state"], row["model_id"], row["device_count"])
+            for row in device_counts
+        )
+        connection.execute(insert(ReportSiteModelCount.__table__), site_models)
         summary.write_summary(connection, fleet.builder)
 
     engine = create_async_engine(url)
@@ -397,6 +404,8 @@ async def _timed(samples: int, call: Callable[[int], Awaitable[object]]) -> list
 RAW_SITE = [
     "SELECT state, model_id, operating_system, device_count FROM report_device_counts "
     "WHERE site_id = {p}",
+    "SELECT model_id, in_service, deployed, in_repair, with_vendor, lost "
+    "FROM report_site_model_counts WHERE site_id = {p}",
     "SELECT count(*) FROM devices WHERE site_id = {p} AND warranty_end BETWEEN '{today}' AND "
     "'{soon}' AND state IN ('received','enrolled','deployed','in_repair','with_vendor',"
     "'awaiting_salvage','recycle_pending')",
@@ -409,9 +418,9 @@ RAW_SITE = [
     "AND month BETWEEN '{first}' AND '{last}' GROUP BY technician_id, action",
 ]
 RAW_DISTRICT = [
-    "SELECT c.site_id, c.state, m.end_of_support, sum(c.device_count) FROM "
-    "report_device_counts c JOIN device_models m ON m.id = c.model_id "
-    "GROUP BY c.site_id, c.state, m.end_of_support",
+    "SELECT c.site_id, m.end_of_support, sum(c.in_service), sum(c.deployed), "
+    "sum(c.in_repair), sum(c.with_vendor), sum(c.lost) FROM report_site_model_counts c "
+    "JOIN device_models m ON m.id = c.model_id GROUP BY c.site_id, m.end_of_support",
     "SELECT site_id, count(*) FROM devices WHERE warranty_end BETWEEN '{today}' AND '{soon}' "
     "GROUP BY site_id",
     "SELECT site_id, count(*), min(opened_at) FROM report_open_repairs GROUP BY site_id",

@@ -20,10 +20,10 @@ from inventory.devices.models import Device, DeviceModel
 from inventory.fiscal import FiscalYear
 from inventory.lifecycle import NON_TERMINAL_STATES, State
 from inventory.reports.models import (
-    ReportDeviceCount,
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
 )
 from inventory.reports.periods import Period, nearest_rank
 
@@ -97,33 +97,35 @@ class Dates:
 
 
 def _counts_query(dates: Dates) -> Any:
-    count = ReportDeviceCount.device_count
-    in_service = ReportDeviceCount.state.in_(IN_SERVICE_STATES)
+    """Select each site's device counts, one row per site from its rows per model."""
+    counts = ReportSiteModelCount
+    in_service = counts.in_service
     eos = col(DeviceModel.end_of_support)
     this_year = dates.this_year
     next_year = this_year.next()
 
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, count), else_=0)), 0)
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    def in_service_if(condition: Any) -> Any:
+        return total(case((condition, in_service), else_=0))
 
     return (
         select(
-            ReportDeviceCount.site_id,
+            counts.site_id,
             total(in_service).label("devices"),
-            total(ReportDeviceCount.state == State.DEPLOYED.value).label("deployed"),
-            total(ReportDeviceCount.state == State.IN_REPAIR.value).label("in_repair"),
-            total(ReportDeviceCount.state == State.WITH_VENDOR.value).label("with_vendor"),
-            total(ReportDeviceCount.state == State.LOST.value).label("lost"),
-            total(and_(in_service, eos < dates.today)).label("eos_past"),
-            total(and_(in_service, eos >= dates.today, eos <= this_year.end)).label(
-                "eos_this_year"
-            ),
-            total(and_(in_service, eos >= next_year.start, eos <= next_year.end)).label(
+            total(counts.deployed).label("deployed"),
+            total(counts.in_repair).label("in_repair"),
+            total(counts.with_vendor).label("with_vendor"),
+            total(counts.lost).label("lost"),
+            in_service_if(eos < dates.today).label("eos_past"),
+            in_service_if(and_(eos >= dates.today, eos <= this_year.end)).label("eos_this_year"),
+            in_service_if(and_(eos >= next_year.start, eos <= next_year.end)).label(
                 "eos_next_year"
             ),
         )
-        .join(DeviceModel, DeviceModel.id == ReportDeviceCount.model_id)
-        .group_by(ReportDeviceCount.site_id)
+        .join(DeviceModel, DeviceModel.id == counts.model_id)
+        .group_by(counts.site_id)
     )
 
 
@@ -136,7 +138,7 @@ async def site_figures(
     def only_site(query: Any, column: Any) -> Any:
         return query if site_id is None else query.where(column == site_id)
 
-    counts = only_site(_counts_query(dates), ReportDeviceCount.site_id)
+    counts = only_site(_counts_query(dates), ReportSiteModelCount.site_id)
     names = list(counts.selected_columns.keys())[1:]
     for found_site, *values in await session.execute(counts):
         figures[found_site].values.update(zip(names, map(int, values), strict=True))
