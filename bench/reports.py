@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import platform
 import random
 import sqlite3
@@ -152,7 +153,15 @@ class Fleet:
             yield device, self._event(index, "receive", None, "received", at)
 
     def more_events(self, extra: int) -> Iterator[tuple]:
-        """Yield `extra` further events, walking devices through their lifecycle in turn."""
+        """Yield `extra` further events, walking devices through their lifecycle in turn.
+
+        Each pass over the fleet gives a device at most one event. A step outside repair
+        covers on average the time left divided by the passes still to come. So a device's
+        events spread evenly from its receipt to now, and the months of the current fiscal
+        year get their share of them.
+        """
+        passes = max(math.ceil(extra / self.count), 1)
+        done_passes = 0
         made = 0
         index = 0
         stuck = 0
@@ -173,7 +182,10 @@ class Fleet:
                 if state in summary.REPAIR_STATES:
                     step = min(timedelta(days=self.rng.expovariate(1 / 6)), left)
                 else:
-                    step = left / 12 * self.rng.random()
+                    # Passes beyond the planned ones (when devices reached a final state)
+                    # share the time left like the last planned pass.
+                    passes_left = max(passes - done_passes, 1)
+                    step = left * min(2 * self.rng.random() / (passes_left + 1), 1.0)
                 at = self.last[index] + step
                 self.last[index] = at
                 self.state[index] = after
@@ -182,6 +194,8 @@ class Fleet:
             else:
                 stuck += 1
             index = (index + 1) % self.count
+            if index == 0:
+                done_passes += 1
 
     def device_counts(self) -> list[dict[str, Any]]:
         counts = Counter(
