@@ -129,6 +129,25 @@ def _counts_query(dates: Dates) -> Any:
     )
 
 
+def outcome_figure(outcome: str) -> str:
+    """Return the key figure that counts an outcome of report_outcome_counts."""
+    return "repairs_opened" if outcome == "repair_opened" else outcome
+
+
+async def device_figures(
+    session: AsyncSession, dates: Dates, site_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Return the key figures counted from report_site_model_counts, per site."""
+    counts = _counts_query(dates)
+    if site_id is not None:
+        counts = counts.where(ReportSiteModelCount.site_id == site_id)
+    names = list(counts.selected_columns.keys())[1:]
+    return {
+        found_site: dict(zip(names, map(int, values), strict=True))
+        for found_site, *values in await session.execute(counts)
+    }
+
+
 async def site_figures(
     session: AsyncSession, period: Period, dates: Dates, site_id: int | None = None
 ) -> dict[int, SiteFigures]:
@@ -138,10 +157,8 @@ async def site_figures(
     def only_site(query: Any, column: Any) -> Any:
         return query if site_id is None else query.where(column == site_id)
 
-    counts = only_site(_counts_query(dates), ReportSiteModelCount.site_id)
-    names = list(counts.selected_columns.keys())[1:]
-    for found_site, *values in await session.execute(counts):
-        figures[found_site].values.update(zip(names, map(int, values), strict=True))
+    for found_site, values in (await device_figures(session, dates, site_id)).items():
+        figures[found_site].values.update(values)
 
     warranty = select(Device.site_id, func.count()).where(
         col(Device.warranty_end) >= dates.today,
@@ -172,14 +189,13 @@ async def site_figures(
             func.sum(ReportOutcomeCount.outcome_count),
         )
         .where(in_period)
-        # Grouped outcome first: grouped site first, SQLite (3.40, with ANALYZE statistics)
-        # walks the primary key of every site for its order instead of the month index.
+        # Outcome before site: with the site first, SQLite 3.40 (after ANALYZE) reads each
+        # site's primary-key range for the grouping order instead of the month index.
         .group_by(ReportOutcomeCount.outcome, ReportOutcomeCount.site_id),
         ReportOutcomeCount.site_id,
     )
     for found_site, outcome, count in await session.execute(outcomes):
-        key = "repairs_opened" if outcome == "repair_opened" else outcome
-        figures[found_site].values[key] = int(count)
+        figures[found_site].values[outcome_figure(outcome)] = int(count)
 
     turnaround = only_site(
         select(
@@ -191,7 +207,7 @@ async def site_figures(
             ReportRepairTurnaround.month >= period.first_month,
             ReportRepairTurnaround.month <= period.last_month,
         )
-        # Grouped days first, for the month index as with the outcomes.
+        # Days before site, so the month index is read, as for the outcomes.
         .group_by(ReportRepairTurnaround.turnaround_days, ReportRepairTurnaround.site_id),
         ReportRepairTurnaround.site_id,
     )
