@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from inventory.devices.models import Device, DeviceModel
@@ -135,7 +135,7 @@ def outcome_figure(outcome: str) -> str:
 
 
 async def device_figures(
-    session: AsyncSession, dates: Dates, site_id: int | None = None
+    session: AsyncSession | AsyncConnection, dates: Dates, site_id: int | None = None
 ) -> dict[int, dict[str, int]]:
     """Return the key figures counted from report_site_model_counts, per site."""
     counts = _counts_query(dates)
@@ -153,11 +153,14 @@ async def site_figures(
 ) -> dict[int, SiteFigures]:
     """Return the key figures of one site, or of every site when `site_id` is None."""
     figures: dict[int, SiteFigures] = defaultdict(SiteFigures)
+    # Core execution, without the ORM's per-row result handling, which made this function
+    # about twice as slow on PostgreSQL (asyncpg) for 2,000 sites.
+    connection = await session.connection()
 
     def only_site(query: Any, column: Any) -> Any:
         return query if site_id is None else query.where(column == site_id)
 
-    for found_site, values in (await device_figures(session, dates, site_id)).items():
+    for found_site, values in (await device_figures(connection, dates, site_id)).items():
         figures[found_site].values.update(values)
 
     warranty = select(Device.site_id, func.count()).where(
@@ -166,7 +169,7 @@ async def site_figures(
         Device.state.in_(IN_SERVICE_STATES),
     )
     warranty = only_site(warranty, Device.site_id).group_by(Device.site_id)
-    for found_site, count in await session.execute(warranty):
+    for found_site, count in await connection.execute(warranty):
         figures[found_site].values["warranty_ending"] = count
 
     repairs = only_site(
@@ -175,7 +178,7 @@ async def site_figures(
         ).group_by(ReportOpenRepair.site_id),
         ReportOpenRepair.site_id,
     )
-    for found_site, count, oldest in await session.execute(repairs):
+    for found_site, count, oldest in await connection.execute(repairs):
         figures[found_site].values["open_repairs"] = count
         figures[found_site].values["oldest_repair_days"] = age_days(oldest, dates.now)
 
@@ -194,7 +197,7 @@ async def site_figures(
         .group_by(ReportOutcomeCount.outcome, ReportOutcomeCount.site_id),
         ReportOutcomeCount.site_id,
     )
-    for found_site, outcome, count in await session.execute(outcomes):
+    for found_site, outcome, count in await connection.execute(outcomes):
         figures[found_site].values[outcome_figure(outcome)] = int(count)
 
     turnaround = only_site(
@@ -211,7 +214,7 @@ async def site_figures(
         .group_by(ReportRepairTurnaround.turnaround_days, ReportRepairTurnaround.site_id),
         ReportRepairTurnaround.site_id,
     )
-    for found_site, days, count in await session.execute(turnaround):
+    for found_site, days, count in await connection.execute(turnaround):
         figures[found_site].turnarounds[days] += int(count)
 
     for item in figures.values():
