@@ -22,7 +22,7 @@ from tests.test_reports import _drive_fleet
 COLUMNS = ("in_service", "deployed", "in_repair", "with_vendor", "lost")
 
 
-async def _kept(db: Database) -> dict[tuple[int, int], tuple[int, ...]]:
+async def _summary_counts(db: Database) -> dict[tuple[int, int], tuple[int, ...]]:
     async with db.read() as session:
         result = await session.execute(
             text(
@@ -53,14 +53,14 @@ async def _from_devices(db: Database) -> dict[tuple[int, int], tuple[int, ...]]:
 
 async def test_site_model_counts_follow_devices(db: Database) -> None:
     await _drive_fleet(db, 5, steps=100)
-    kept = await _kept(db)
+    summary_counts = await _summary_counts(db)
     expected = await _from_devices(db)
-    assert kept == expected
-    assert sum(row[COLUMNS.index("deployed")] for row in kept.values()) > 0
+    assert summary_counts == expected
+    assert sum(row[COLUMNS.index("deployed")] for row in summary_counts.values()) > 0
     async with db.write() as session:
         connection = await session.connection()
         await connection.run_sync(summary.rebuild)
-    assert await _kept(db) == expected
+    assert await _summary_counts(db) == expected
 
 
 def test_site_model_count_changes_add_up() -> None:
@@ -95,4 +95,4 @@ async def test_migration_0008_counts_stored_devices(db: Database) -> None:
     await db.dispose()
     await asyncio.to_thread(downgrade, db.settings.database_url, "0007")
     await upgrade_async(db.settings.database_url, "head")
-    assert await _kept(db) == expected
+    assert await _summary_counts(db) == expected
