@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import platform
 import random
 import sqlite3
@@ -38,7 +39,7 @@ from inventory.db import Database
 from inventory.migrations import upgrade
 from inventory.reports import summary
 from inventory.reports.district import district_report
-from inventory.reports.models import ReportDeviceCount
+from inventory.reports.models import ReportDeviceCount, ReportSiteModelCount
 from inventory.reports.periods import select_period
 from inventory.reports.site import site_report
 
@@ -152,7 +153,15 @@ class Fleet:
             yield device, self._event(index, "receive", None, "received", at)
 
     def more_events(self, extra: int) -> Iterator[tuple]:
-        """Yield `extra` further events, walking devices through their lifecycle in turn."""
+        """Yield `extra` further events, walking devices through their lifecycle in turn.
+
+        Each pass over the fleet gives a device at most one event. A step outside repair
+        covers on average the time left divided by the passes still to come. So a device's
+        events spread evenly from its receipt to now, and the months of the current fiscal
+        year get their share of them.
+        """
+        passes = max(math.ceil(extra / self.count), 1)
+        done_passes = 0
         made = 0
         index = 0
         stuck = 0
@@ -173,7 +182,10 @@ class Fleet:
                 if state in summary.REPAIR_STATES:
                     step = min(timedelta(days=self.rng.expovariate(1 / 6)), left)
                 else:
-                    step = left / 12 * self.rng.random()
+                    # Passes beyond the planned ones (when devices reached a final state)
+                    # share the time left like the last planned pass.
+                    passes_left = max(passes - done_passes, 1)
+                    step = left * min(2 * self.rng.random() / (passes_left + 1), 1.0)
                 at = self.last[index] + step
                 self.last[index] = at
                 self.state[index] = after
@@ -182,6 +194,8 @@ class Fleet:
             else:
                 stuck += 1
             index = (index + 1) % self.count
+            if index == 0:
+                done_passes += 1
 
     def device_counts(self) -> list[dict[str, Any]]:
         counts = Counter(
@@ -304,6 +318,9 @@ class SqliteWriter:
             ),
         )
         self.connection.execute("COMMIT")
+
+    async def refresh_statistics(self) -> None:
+        """Update the planner's statistics, as after a day of normal use."""
         self.connection.execute("ANALYZE")
 
     async def close(self) -> None:
@@ -340,6 +357,23 @@ class PostgresWriter:
             "FROM final f WHERE d.id = f.id"
         )
         await self.connection.execute("DROP TABLE final")
+
+    async def refresh_statistics(self) -> None:
+        """Vacuum and analyze the tables the reports read, as autovacuum would in use.
+
+        Without it the first reads after the bulk load also set hint bits on every page
+        and plan without statistics, which made the district view several times slower.
+        """
+        for table in (
+            "devices",
+            "report_device_counts",
+            "report_site_model_counts",
+            "report_step_counts",
+            "report_outcome_counts",
+            "report_repair_turnarounds",
+            "report_open_repairs",
+        ):
+            await self.connection.execute(f"VACUUM ANALYZE {table}")
         await self.connection.execute("ANALYZE")
 
     async def close(self) -> None:
@@ -369,9 +403,16 @@ async def _write_summary(url: str, fleet: Fleet) -> None:
             "report_outcome_counts",
             "report_repair_turnarounds",
             "report_open_repairs",
+            "report_site_model_counts",
         ):
             connection.execute(delete(SQLModel.metadata.tables[table]))
-        connection.execute(insert(ReportDeviceCount.__table__), fleet.device_counts())
+        device_counts = fleet.device_counts()
+        connection.execute(insert(ReportDeviceCount.__table__), device_counts)
+        site_models = summary.site_model_rows(
+            (row["site_id"], row["state"], row["model_id"], row["device_count"])
+            for row in device_counts
+        )
+        connection.execute(insert(ReportSiteModelCount.__table__), site_models)
         summary.write_summary(connection, fleet.builder)
 
     engine = create_async_engine(url)
@@ -397,6 +438,8 @@ async def _timed(samples: int, call: Callable[[int], Awaitable[object]]) -> list
 RAW_SITE = [
     "SELECT state, model_id, operating_system, device_count FROM report_device_counts "
     "WHERE site_id = {p}",
+    "SELECT model_id, in_service, deployed, in_repair, with_vendor, lost "
+    "FROM report_site_model_counts WHERE site_id = {p}",
     "SELECT count(*) FROM devices WHERE site_id = {p} AND warranty_end BETWEEN '{today}' AND "
     "'{soon}' AND state IN ('received','enrolled','deployed','in_repair','with_vendor',"
     "'awaiting_salvage','recycle_pending')",
@@ -409,16 +452,16 @@ RAW_SITE = [
     "AND month BETWEEN '{first}' AND '{last}' GROUP BY technician_id, action",
 ]
 RAW_DISTRICT = [
-    "SELECT c.site_id, c.state, m.end_of_support, sum(c.device_count) FROM "
-    "report_device_counts c JOIN device_models m ON m.id = c.model_id "
-    "GROUP BY c.site_id, c.state, m.end_of_support",
+    "SELECT c.site_id, m.end_of_support, sum(c.in_service), sum(c.deployed), "
+    "sum(c.in_repair), sum(c.with_vendor), sum(c.lost) FROM report_site_model_counts c "
+    "JOIN device_models m ON m.id = c.model_id GROUP BY c.site_id, m.end_of_support",
     "SELECT site_id, count(*) FROM devices WHERE warranty_end BETWEEN '{today}' AND '{soon}' "
     "GROUP BY site_id",
     "SELECT site_id, count(*), min(opened_at) FROM report_open_repairs GROUP BY site_id",
     "SELECT site_id, outcome, sum(outcome_count) FROM report_outcome_counts "
-    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY site_id, outcome",
+    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY outcome, site_id",
     "SELECT site_id, turnaround_days, sum(repair_count) FROM report_repair_turnarounds "
-    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY site_id, turnaround_days",
+    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY turnaround_days, site_id",
 ]
 
 
@@ -470,6 +513,7 @@ async def _run(url: str, writer: Any, raw: Any, devices: int, events: int, sampl
         await writer.insert("device_events", chunk_events)
     await writer.finish_devices(fleet)
     await _write_summary(url, fleet)
+    await writer.refresh_statistics()
     seconds = time.perf_counter() - started
     print(f"  built {devices:,} devices and {devices:,} events in {seconds:.0f} s")
 
@@ -482,6 +526,7 @@ async def _run(url: str, writer: Any, raw: Any, devices: int, events: int, sampl
     written = await _write_events(writer, fleet.more_events(events - devices))
     await writer.finish_devices(fleet)
     await _write_summary(url, fleet)
+    await writer.refresh_statistics()
     total = devices + written
     print(f"  added {written:,} events ({total:,} in all) in {time.perf_counter() - started:.0f} s")
     large = await _measure(db, raw, samples)

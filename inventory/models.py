@@ -27,6 +27,7 @@ from inventory.reports.models import (
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -63,6 +64,7 @@ __all__ = [
     "ReportOpenRepair",
     "ReportOutcomeCount",
     "ReportRepairTurnaround",
+    "ReportSiteModelCount",
     "ReportStepCount",
     "SalvageAssessment",
     "Sanitization",

@@ -37,6 +37,7 @@ from inventory.reports.models import (
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -400,6 +401,7 @@ REPORT_SUMMARY_TABLES = (
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
     ReportStepCount,
 )
 

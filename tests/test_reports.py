@@ -43,7 +43,11 @@ SUMMARY_TABLES = (
     "report_outcome_counts",
     "report_repair_turnarounds",
     "report_open_repairs",
+    "report_site_model_counts",
 )
+# The count columns of each summary table (the last ones); a row whose counts are all zero
+# is the same as no row.
+COUNT_COLUMNS = {"report_site_model_counts": 5, "report_open_repairs": 0}
 REPAIR = {"in_repair", "with_vendor"}
 IN_SERVICE = {s.value for s in State} - {s.value for s in TERMINAL_STATES} - {"lost"}
 ENROLL = {"operating_system": "", "management_profile": "students", "user_profile_kind": "student"}
@@ -184,11 +188,12 @@ async def _summary_rows(db: Database) -> dict[str, list[tuple]]:
     async with db.read() as session:
         for table in SUMMARY_TABLES:
             result = await session.execute(text(f"SELECT * FROM {table}"))
+            counted = COUNT_COLUMNS.get(table, 1)
             found = [
                 tuple(value for value in row)
                 for row in result
                 # A count that went back to zero is the same as no row.
-                if not (table != "report_open_repairs" and row[-1] == 0)
+                if not (counted and not any(row[-counted:]))
             ]
             rows[table] = sorted(found, key=repr)
     return rows
@@ -473,3 +478,5 @@ async def test_concurrent_moves_keep_counts(db: Database) -> None:
     assert await _summary_rows(db) == kept
     counts = {row[1]: row[-1] for row in kept["report_device_counts"]}
     assert counts == {"enrolled": 8, "deployed": 8}
+    # in_service, deployed, in_repair, with_vendor and lost of the one site and model.
+    assert [row[2:] for row in kept["report_site_model_counts"]] == [(16, 8, 0, 0, 0)]

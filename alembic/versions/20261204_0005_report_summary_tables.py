@@ -111,7 +111,8 @@ def upgrade() -> None:
     if not context.is_offline_mode():
         from inventory.reports.summary import rebuild
 
-        rebuild(op.get_bind())
+        # report_site_model_counts does not exist yet; migration 0008 creates and fills it.
+        rebuild(op.get_bind(), site_model_counts=False)
 
 
 def downgrade() -> None:

@@ -13,17 +13,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from inventory.devices.models import Device, DeviceModel
 from inventory.fiscal import FiscalYear
 from inventory.lifecycle import NON_TERMINAL_STATES, State
 from inventory.reports.models import (
-    ReportDeviceCount,
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
 )
 from inventory.reports.periods import Period, nearest_rank
 
@@ -97,34 +97,55 @@ class Dates:
 
 
 def _counts_query(dates: Dates) -> Any:
-    count = ReportDeviceCount.device_count
-    in_service = ReportDeviceCount.state.in_(IN_SERVICE_STATES)
+    """Select each site's device counts, one row per site from its rows per model."""
+    counts = ReportSiteModelCount
+    in_service = counts.in_service
     eos = col(DeviceModel.end_of_support)
     this_year = dates.this_year
     next_year = this_year.next()
 
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, count), else_=0)), 0)
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    def in_service_if(condition: Any) -> Any:
+        return total(case((condition, in_service), else_=0))
 
     return (
         select(
-            ReportDeviceCount.site_id,
+            counts.site_id,
             total(in_service).label("devices"),
-            total(ReportDeviceCount.state == State.DEPLOYED.value).label("deployed"),
-            total(ReportDeviceCount.state == State.IN_REPAIR.value).label("in_repair"),
-            total(ReportDeviceCount.state == State.WITH_VENDOR.value).label("with_vendor"),
-            total(ReportDeviceCount.state == State.LOST.value).label("lost"),
-            total(and_(in_service, eos < dates.today)).label("eos_past"),
-            total(and_(in_service, eos >= dates.today, eos <= this_year.end)).label(
-                "eos_this_year"
-            ),
-            total(and_(in_service, eos >= next_year.start, eos <= next_year.end)).label(
+            total(counts.deployed).label("deployed"),
+            total(counts.in_repair).label("in_repair"),
+            total(counts.with_vendor).label("with_vendor"),
+            total(counts.lost).label("lost"),
+            in_service_if(eos < dates.today).label("eos_past"),
+            in_service_if(and_(eos >= dates.today, eos <= this_year.end)).label("eos_this_year"),
+            in_service_if(and_(eos >= next_year.start, eos <= next_year.end)).label(
                 "eos_next_year"
             ),
         )
-        .join(DeviceModel, DeviceModel.id == ReportDeviceCount.model_id)
-        .group_by(ReportDeviceCount.site_id)
+        .join(DeviceModel, DeviceModel.id == counts.model_id)
+        .group_by(counts.site_id)
     )
+
+
+def outcome_figure(outcome: str) -> str:
+    """Return the key figure that counts an outcome of report_outcome_counts."""
+    return "repairs_opened" if outcome == "repair_opened" else outcome
+
+
+async def device_figures(
+    session: AsyncSession | AsyncConnection, dates: Dates, site_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Return the key figures counted from report_site_model_counts, per site."""
+    counts = _counts_query(dates)
+    if site_id is not None:
+        counts = counts.where(ReportSiteModelCount.site_id == site_id)
+    names = list(counts.selected_columns.keys())[1:]
+    return {
+        found_site: dict(zip(names, map(int, values), strict=True))
+        for found_site, *values in await session.execute(counts)
+    }
 
 
 async def site_figures(
@@ -132,14 +153,15 @@ async def site_figures(
 ) -> dict[int, SiteFigures]:
     """Return the key figures of one site, or of every site when `site_id` is None."""
     figures: dict[int, SiteFigures] = defaultdict(SiteFigures)
+    # Core execution, without the ORM's per-row result handling, which made this function
+    # about twice as slow on PostgreSQL (asyncpg) for 2,000 sites.
+    connection = await session.connection()
 
     def only_site(query: Any, column: Any) -> Any:
         return query if site_id is None else query.where(column == site_id)
 
-    counts = only_site(_counts_query(dates), ReportDeviceCount.site_id)
-    names = list(counts.selected_columns.keys())[1:]
-    for found_site, *values in await session.execute(counts):
-        figures[found_site].values.update(zip(names, map(int, values), strict=True))
+    for found_site, values in (await device_figures(connection, dates, site_id)).items():
+        figures[found_site].values.update(values)
 
     warranty = select(Device.site_id, func.count()).where(
         col(Device.warranty_end) >= dates.today,
@@ -147,7 +169,7 @@ async def site_figures(
         Device.state.in_(IN_SERVICE_STATES),
     )
     warranty = only_site(warranty, Device.site_id).group_by(Device.site_id)
-    for found_site, count in await session.execute(warranty):
+    for found_site, count in await connection.execute(warranty):
         figures[found_site].values["warranty_ending"] = count
 
     repairs = only_site(
@@ -156,7 +178,7 @@ async def site_figures(
         ).group_by(ReportOpenRepair.site_id),
         ReportOpenRepair.site_id,
     )
-    for found_site, count, oldest in await session.execute(repairs):
+    for found_site, count, oldest in await connection.execute(repairs):
         figures[found_site].values["open_repairs"] = count
         figures[found_site].values["oldest_repair_days"] = age_days(oldest, dates.now)
 
@@ -170,12 +192,13 @@ async def site_figures(
             func.sum(ReportOutcomeCount.outcome_count),
         )
         .where(in_period)
-        .group_by(ReportOutcomeCount.site_id, ReportOutcomeCount.outcome),
+        # Outcome before site: with the site first, SQLite 3.40 (after ANALYZE) reads each
+        # site's primary-key range for the grouping order instead of the month index.
+        .group_by(ReportOutcomeCount.outcome, ReportOutcomeCount.site_id),
         ReportOutcomeCount.site_id,
     )
-    for found_site, outcome, count in await session.execute(outcomes):
-        key = "repairs_opened" if outcome == "repair_opened" else outcome
-        figures[found_site].values[key] = int(count)
+    for found_site, outcome, count in await connection.execute(outcomes):
+        figures[found_site].values[outcome_figure(outcome)] = int(count)
 
     turnaround = only_site(
         select(
@@ -187,10 +210,11 @@ async def site_figures(
             ReportRepairTurnaround.month >= period.first_month,
             ReportRepairTurnaround.month <= period.last_month,
         )
-        .group_by(ReportRepairTurnaround.site_id, ReportRepairTurnaround.turnaround_days),
+        # Days before site, so the month index is read, as for the outcomes.
+        .group_by(ReportRepairTurnaround.turnaround_days, ReportRepairTurnaround.site_id),
         ReportRepairTurnaround.site_id,
     )
-    for found_site, days, count in await session.execute(turnaround):
+    for found_site, days, count in await connection.execute(turnaround):
         figures[found_site].turnarounds[days] += int(count)
 
     for item in figures.values():

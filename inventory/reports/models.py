@@ -39,6 +39,31 @@ class ReportDeviceCount(SQLModel, table=True):
     device_count: int = Field(sa_column=Column(Integer, nullable=False))
 
 
+class ReportSiteModelCount(SQLModel, table=True):
+    """Devices of one model at one site, in service and in the states the key figures count.
+
+    The district view reads these rows, one per site and model, instead of adding up
+    report_device_counts, which also splits by state and operating system.
+    """
+
+    __tablename__ = "report_site_model_counts"
+
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
+    )
+    model_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("device_models.id"), primary_key=True, autoincrement=False
+        )
+    )
+    # Devices not retired and not lost (inventory.reports.figures.IN_SERVICE_STATES).
+    in_service: int = Field(sa_column=Column(Integer, nullable=False))
+    deployed: int = Field(sa_column=Column(Integer, nullable=False))
+    in_repair: int = Field(sa_column=Column(Integer, nullable=False))
+    with_vendor: int = Field(sa_column=Column(Integer, nullable=False))
+    lost: int = Field(sa_column=Column(Integer, nullable=False))
+
+
 class ReportStepCount(SQLModel, table=True):
     """Steps (events) of one action by one technician at one site in one month."""
 
@@ -58,6 +83,11 @@ class ReportOutcomeCount(SQLModel, table=True):
     """Repairs opened and salvage outcomes at one site in one month."""
 
     __tablename__ = "report_outcome_counts"
+    # Covers the district view's read of one period for every site, which the primary key,
+    # led by the site, cannot narrow to the period's months.
+    __table_args__ = (
+        Index("ix_report_outcome_counts_month", "month", "site_id", "outcome", "outcome_count"),
+    )
 
     site_id: int = Field(
         sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
@@ -72,6 +102,16 @@ class ReportRepairTurnaround(SQLModel, table=True):
     """Repairs closed at one site in one month that took a given number of whole days."""
 
     __tablename__ = "report_repair_turnarounds"
+    # Covers the district view's read of one period for every site, as for the outcomes.
+    __table_args__ = (
+        Index(
+            "ix_report_repair_turnarounds_month",
+            "month",
+            "site_id",
+            "turnaround_days",
+            "repair_count",
+        ),
+    )
 
     site_id: int = Field(
         sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)

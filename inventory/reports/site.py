@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,8 @@ from inventory.reports.figures import (
     Dates,
     SiteFigures,
     age_days,
-    site_figures,
-    total_figures,
+    device_figures,
+    outcome_figure,
 )
 from inventory.reports.models import (
     ReportDeviceCount,
@@ -179,13 +180,17 @@ async def _warranty_table(session: AsyncSession, site: Site, dates: Dates) -> Re
     )
 
 
-async def _open_tables(session: AsyncSession, site: Site, dates: Dates) -> list[ReportTable]:
+async def _open_tables(
+    session: AsyncSession, site: Site, dates: Dates, figures: SiteFigures
+) -> list[ReportTable]:
+    """List the open repairs and escalations, and count the open repairs into `figures`."""
     repairs = (
         select(Device.asset_tag, Device.state, ReportOpenRepair.opened_at)
         .join(Device, Device.id == ReportOpenRepair.device_id)
         .where(ReportOpenRepair.site_id == site.id)
         .order_by(ReportOpenRepair.opened_at, Device.asset_tag)
     )
+    open_repairs = (await session.execute(repairs)).all()
     repair_rows = [
         [
             tag,
@@ -193,8 +198,12 @@ async def _open_tables(session: AsyncSession, site: Site, dates: Dates) -> list[
             opened.astimezone(dates.zone).date(),
             age_days(opened, dates.now),
         ]
-        for tag, state, opened in await session.execute(repairs)
+        for tag, state, opened in open_repairs
     ]
+    figures.values["open_repairs"] = len(open_repairs)
+    if open_repairs:
+        # Ordered by opening, so the first repair is the oldest.
+        figures.values["oldest_repair_days"] = age_days(open_repairs[0].opened_at, dates.now)
     escalations = (
         select(
             Device.asset_tag,
@@ -241,13 +250,19 @@ async def _open_tables(session: AsyncSession, site: Site, dates: Dates) -> list[
     ]
 
 
-async def _period_tables(
-    session: AsyncSession, site: Site, period: Period, figures: SiteFigures
-) -> list[ReportTable]:
+@dataclass
+class PeriodCounts:
+    """A site's repairs and outcomes in a period, per month and in total."""
+
+    opened: dict[date, int]
+    closed: dict[date, int]
+    outcomes: Counter[str] = field(default_factory=Counter)
+    turnarounds: Counter[int] = field(default_factory=Counter)
+
+
+async def _period_counts(session: AsyncSession, site: Site, period: Period) -> PeriodCounts:
     months = period.months()
-    opened = dict.fromkeys(months, 0)
-    closed = dict.fromkeys(months, 0)
-    outcome_totals: Counter[str] = Counter()
+    counts = PeriodCounts(opened=dict.fromkeys(months, 0), closed=dict.fromkeys(months, 0))
     outcome_rows = await session.execute(
         select(
             ReportOutcomeCount.month, ReportOutcomeCount.outcome, ReportOutcomeCount.outcome_count
@@ -258,21 +273,32 @@ async def _period_tables(
         )
     )
     for month, outcome, count in outcome_rows:
-        outcome_totals[outcome] += count
+        counts.outcomes[outcome] += count
         if outcome == "repair_opened":
-            opened[month] += count
+            counts.opened[month] += count
     turnaround_rows = await session.execute(
-        select(ReportRepairTurnaround.month, func.sum(ReportRepairTurnaround.repair_count))
-        .where(
+        select(
+            ReportRepairTurnaround.month,
+            ReportRepairTurnaround.turnaround_days,
+            ReportRepairTurnaround.repair_count,
+        ).where(
             ReportRepairTurnaround.site_id == site.id,
             ReportRepairTurnaround.month >= period.first_month,
             ReportRepairTurnaround.month <= period.last_month,
         )
-        .group_by(ReportRepairTurnaround.month)
     )
-    for month, count in turnaround_rows:
-        closed[month] += int(count)
+    for month, days, count in turnaround_rows:
+        counts.closed[month] += count
+        counts.turnarounds[days] += count
+    return counts
 
+
+async def _period_tables(
+    session: AsyncSession, site: Site, period: Period, counts: PeriodCounts, figures: SiteFigures
+) -> list[ReportTable]:
+    months = period.months()
+    opened = counts.opened
+    closed = counts.closed
     labels = [month.strftime("%Y-%m") for month in months]
     repairs = ReportTable(
         key="repairs",
@@ -290,7 +316,7 @@ async def _period_tables(
         ),
     )
     salvage_labels = [OUTCOME_LABELS[name] for name in SALVAGE_OUTCOMES]
-    salvage_counts = [outcome_totals[name] for name in SALVAGE_OUTCOMES]
+    salvage_counts = [counts.outcomes[name] for name in SALVAGE_OUTCOMES]
     salvage_rows: list[list[Cell]] = [
         [label, count] for label, count in zip(salvage_labels, salvage_counts, strict=True)
     ]
@@ -357,15 +383,28 @@ async def site_report(
     async with db.read() as session:
         site = await find_site(session, code, principal)
         assert site.id is not None
-        found = await site_figures(session, period, dates, site.id)
-        figures = found.get(site.id) or total_figures([])
-        tables = [figures_table(figures)]
-        tables += await _device_tables(session, site, dates)
-        tables.append(_end_of_support_table(figures, dates))
-        tables.append(await _warranty_table(session, site, dates))
-        tables += await _open_tables(session, site, dates)
-        tables += await _period_tables(session, site, period, figures)
-        tables.append(await service_days_table(session, site, period))
+        # The key figures are counted from the rows that the other tables list. The district
+        # view computes the same figures with figures.site_figures, in more queries.
+        counted = await device_figures(session, dates, site.id)
+        figures = SiteFigures(values=dict(counted.get(site.id, {})))
+        device_tables = await _device_tables(session, site, dates)
+        warranty = await _warranty_table(session, site, dates)
+        figures.values["warranty_ending"] = len(warranty.rows)
+        open_tables = await _open_tables(session, site, dates, figures)
+        counts = await _period_counts(session, site, period)
+        for outcome, count in counts.outcomes.items():
+            figures.values[outcome_figure(outcome)] = count
+        figures.turnarounds = counts.turnarounds
+        figures.finish()
+        tables = [
+            figures_table(figures),
+            *device_tables,
+            _end_of_support_table(figures, dates),
+            warranty,
+            *open_tables,
+            *await _period_tables(session, site, period, counts, figures),
+            await service_days_table(session, site, period),
+        ]
     return Report(
         title=f"{site.code} {site.name}",
         subtitle=f"Site inventory report, {period.label}",

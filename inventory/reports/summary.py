@@ -8,7 +8,7 @@ their events, for bulk loads that insert events directly and for existing databa
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,11 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.config import get_settings
 from inventory.devices.models import Device, DeviceEvent
+from inventory.lifecycle import State
+from inventory.reports.figures import IN_SERVICE_STATES
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
     ReportOutcomeCount,
     ReportRepairTurnaround,
+    ReportSiteModelCount,
     ReportStepCount,
 )
 
@@ -57,6 +60,14 @@ OUTCOME_LABELS = {
 # bookkeeping that inventory.escalations.batches inserts without this module.
 UNCOUNTED_ACTIONS = frozenset({"escalation_export"})
 NO_TECHNICIAN = 0
+# Columns of report_site_model_counts, each with the device states it counts.
+SITE_MODEL_COLUMNS: dict[str, frozenset[str]] = {
+    "in_service": frozenset(IN_SERVICE_STATES),
+    "deployed": frozenset({State.DEPLOYED.value}),
+    "in_repair": frozenset({State.IN_REPAIR.value}),
+    "with_vendor": frozenset({State.WITH_VENDOR.value}),
+    "lost": frozenset({State.LOST.value}),
+}
 
 _DAY = timedelta(days=1)
 _REBUILD_PAGE = 50_000
@@ -105,6 +116,46 @@ async def _add(session: AsyncSession, model: Any, key: dict[str, Any], column: s
     dialect = session.get_bind().dialect.name
     statement = _upsert(dialect, model.__table__, tuple(key), column)
     await session.execute(statement, {**key, column: delta})
+
+
+def sum_site_model_counts(
+    device_counts: Iterable[tuple[int, str, int, int]],
+) -> dict[tuple[int, int], Counter[str]]:
+    """Add up (site_id, state, model_id, count) rows into report_site_model_counts columns.
+
+    Counts may be negative changes. A (site, model) whose columns all add up to zero is left
+    out, as when a device only changes its operating system.
+    """
+    totals: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
+    for site_id, state, model_id, count in device_counts:
+        for column, states in SITE_MODEL_COLUMNS.items():
+            if state in states:
+                totals[(site_id, model_id)][column] += count
+    return {key: columns for key, columns in totals.items() if any(columns.values())}
+
+
+@lru_cache(maxsize=4)
+def _site_model_upsert(dialect_name: str) -> Any:
+    """Build the INSERT that adds changes to every count of one site and model, cached."""
+    table = ReportSiteModelCount.__table__
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    names = ("site_id", "model_id", *SITE_MODEL_COLUMNS)
+    statement = dialect_insert(table).values({name: bindparam(name) for name in names})
+    return statement.on_conflict_do_update(
+        index_elements=["site_id", "model_id"],
+        set_={
+            column: getattr(table.c, column) + getattr(statement.excluded, column)
+            for column in SITE_MODEL_COLUMNS
+        },
+    )
+
+
+async def _add_site_model(
+    session: AsyncSession, site_id: int, model_id: int, deltas: Counter[str]
+) -> None:
+    statement = _site_model_upsert(session.get_bind().dialect.name)
+    values = {column: deltas[column] for column in SITE_MODEL_COLUMNS}
+    await session.execute(statement, {"site_id": site_id, "model_id": model_id, **values})
 
 
 async def record_event(session: AsyncSession, device: Device, event: DeviceEvent) -> None:
@@ -263,6 +314,14 @@ class SummaryChanges:
             if delta:
                 row = dict(zip(names, key, strict=True))
                 await _add(session, ReportDeviceCount, row, "device_count", delta)
+        # After report_device_counts and also in key order, so every transaction takes these
+        # row locks in one global order.
+        changes = sum_site_model_counts(
+            (site_id, state, model_id, delta)
+            for (site_id, state, model_id, _system), delta in self.counts.items()
+        )
+        for (site_id, model_id), deltas in sorted(changes.items()):
+            await _add_site_model(session, site_id, model_id, deltas)
         for (site_id, month, technician_id, action), count in sorted(self.steps.items()):
             step_key = {
                 "site_id": site_id,
@@ -383,13 +442,43 @@ def _insert_chunks(connection: Connection, table: Any, rows: Iterable[dict[str, 
         connection.execute(insert(table), chunk)
 
 
-def rebuild(connection: Connection, zone: ZoneInfo | None = None) -> None:
+def site_model_rows(
+    device_counts: Iterable[tuple[int, str, int, int]],
+) -> list[dict[str, Any]]:
+    """Build the report_site_model_counts rows from (site_id, state, model_id, count) rows."""
+    return [
+        {"site_id": site_id, "model_id": model_id, **{c: columns[c] for c in SITE_MODEL_COLUMNS}}
+        for (site_id, model_id), columns in sorted(sum_site_model_counts(device_counts).items())
+    ]
+
+
+def rebuild_site_model_counts(connection: Connection) -> None:
+    """Recompute report_site_model_counts from the devices, in the caller's transaction."""
+    connection.execute(delete(ReportSiteModelCount.__table__))
+    counts = connection.execute(
+        select(Device.site_id, Device.state, Device.model_id, func.count()).group_by(
+            Device.site_id, Device.state, Device.model_id
+        )
+    )
+    _insert_chunks(
+        connection,
+        ReportSiteModelCount.__table__,
+        site_model_rows((site_id, state, model_id, n) for site_id, state, model_id, n in counts),
+    )
+
+
+def rebuild(
+    connection: Connection, zone: ZoneInfo | None = None, *, site_model_counts: bool = True
+) -> None:
     """Recompute every summary row from the devices and their events.
 
     Runs on a synchronous connection inside the caller's transaction; from async code use
-    `await connection.run_sync(rebuild)`. Reads the events once, in device order.
+    `await connection.run_sync(rebuild)`. Reads the events once, in device order. Migration
+    0005 passes `site_model_counts=False` because that table comes with migration 0008.
     """
     zone = zone or district_zone()
+    if site_model_counts:
+        rebuild_site_model_counts(connection)
     for model in (
         ReportDeviceCount,
         ReportStepCount,
