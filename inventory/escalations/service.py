@@ -152,7 +152,8 @@ async def copy_coverages(session: AsyncSession, source_id: int, target: Device) 
         )
 
 
-def _coverage_read(row: WarrantyCoverage, vendor_code: str | None) -> CoverageRead:
+def coverage_read(row: WarrantyCoverage | Any, vendor_code: str | None) -> CoverageRead:
+    """Describe a coverage, from its ORM object or a row of the same column names."""
     assert row.id is not None
     return CoverageRead(
         id=row.id,
@@ -174,7 +175,7 @@ async def list_coverages(session: AsyncSession, device_id: int) -> list[Coverage
         .where(WarrantyCoverage.device_id == device_id)
         .order_by(WarrantyCoverage.start_date, WarrantyCoverage.id)
     )
-    return [_coverage_read(row, code) for row, code in rows]
+    return [coverage_read(row, code) for row, code in rows]
 
 
 async def resolve_coverage(session: AsyncSession, data: CoverageCreate) -> CoverageInput:

@@ -54,21 +54,7 @@ async def device_coverages(
         and not principal.may_see_device(rows[0].site_id, rows[0].escalation_vendor_id)
     ):
         raise NotFoundError(f"Device with asset tag {tag!r} not found.", asset_tag=tag)
-    return [
-        CoverageRead(
-            id=row.id,
-            kind=row.kind,
-            vendor=row.vendor,
-            start=row.start_date,
-            end=row.end_date,
-            months=row.months,
-            reference=row.reference,
-            created_at=row.created_at,
-            created_by=row.created_by,
-        )
-        for row in rows
-        if row.id is not None
-    ]
+    return [service.coverage_read(row, row.vendor) for row in rows if row.id is not None]
 
 
 async def add_device_coverage(
