@@ -12,7 +12,7 @@ the same run:
 - one action (deploy) with one client: p99.
 
 Requests go through bench/http_client.py, a keep-alive client that does little besides
-reading the answer, so the figures are the server's and not the client's. The page is
+reading the response, so the figures are the server's and not the client's. The page is
 signed in through the form with httpx first.
 
 Targets with one client: lookup and page p50 within 3 ms and p99 within 15 ms on SQLite, p99 within
@@ -82,7 +82,7 @@ async def _sequential(connection: HttpConnection, paths: list[str]) -> list[floa
         status, body = await connection.get(path)
         timings.append((time.perf_counter() - started) * 1000)
         if status != 200:
-            raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
+            raise RuntimeError(f"GET {path} returned {status}: {body[:200]!r}")
     return timings
 
 
@@ -95,7 +95,7 @@ async def _throughput(base_url: str, headers: dict[str, str], paths: list[str]) 
             path = queue.pop()
             status, body = await connection.get(path)
             if status != 200:
-                raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
+                raise RuntimeError(f"GET {path} returned {status}: {body[:200]!r}")
 
     connections = [HttpConnection.to(base_url, headers) for _ in range(CONCURRENT_CLIENTS)]
     async with AsyncExitStack() as stack:
@@ -181,7 +181,7 @@ async def _bench(url: str, name: str, devices: int, samples: int) -> None:
                     status, answer = await acting.post_json(path, body)
                     action_timings.append((time.perf_counter() - started) * 1000)
                     if status != 200:
-                        raise RuntimeError(f"POST {path} answered {status}: {answer[:200]!r}")
+                        raise RuntimeError(f"POST {path} returned {status}: {answer[:200]!r}")
             _line("action, 1 client, p50", _percentile(action_timings, 0.5), "ms", "-")
             _line("action, 1 client, p99", _percentile(action_timings, 0.99), "ms", "30 ms")
 

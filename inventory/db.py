@@ -22,15 +22,6 @@ from inventory.driver_pool import CompiledRead, DriverPool
 log = logging.getLogger(__name__)
 
 
-def many_columns(*columns: Any) -> list[Any]:
-    """Return `columns` as a plain list, for `select(*many_columns(...))`.
-
-    mypy stops matching the typed overloads of `select` past a dozen columns and reports an
-    error, while a list of Any goes to its untyped form.
-    """
-    return list(columns)
-
-
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 

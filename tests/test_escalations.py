@@ -716,7 +716,7 @@ async def test_site_user_sees_coverages_but_cannot_add(app: Any, db: Database) -
 
 
 async def test_xlsx_export_repeats_across_seconds() -> None:
-    # openpyxl stamps each save with the time of saving; the export replaces it with the
+    # openpyxl stamps each save with the time of saving. The export replaces it with the
     # batch's time, so a download a second later has the same bytes.
     created = datetime(2026, 12, 5, 9, 30, 15, tzinfo=UTC)
 

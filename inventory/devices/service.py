@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from inventory.accounts.principal import Principal, Role
 from inventory.audit import event_hash
 from inventory.config import Settings
-from inventory.db import Database, many_columns
+from inventory.db import Database
 from inventory.devices.idempotency import run_once
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.reservations import mark_used
@@ -77,6 +77,40 @@ def model_match_key(manufacturer: str, model: str) -> str:
     return f"{normalize_name(manufacturer)}|{normalize_name(model)}"
 
 
+# What a DeviceRead shows, as a plain list, because mypy's overloads of select() stop
+# matching past a dozen typed columns.
+_DEVICE_READ_COLUMNS: list[Any] = [
+    Device.asset_tag,
+    Device.serial_number,
+    Device.state,
+    Device.room,
+    Device.assignee,
+    Device.purchase_date,
+    Device.warranty_start,
+    Device.warranty_end,
+    Device.operating_system,
+    Device.management_profile,
+    Device.user_profile_kind,
+    Device.version,
+    Device.state_changed_at,
+    Device.created_at,
+    Device.updated_at,
+    Device.site_id,
+    Device.escalation_vendor_id,
+    DeviceModel.id.label("model_id"),
+    DeviceModel.manufacturer,
+    DeviceModel.model,
+    DeviceModel.device_type,
+    DeviceModel.end_of_support,
+    DeviceModel.end_of_support_precision,
+    DeviceModel.operating_system.label("model_operating_system"),
+    Site.code.label("site_code"),
+    Site.name.label("site_name"),
+    _Replaces.asset_tag.label("replaces"),
+    _ReplacedBy.asset_tag.label("replaced_by"),
+]
+
+
 def _device_query() -> Select:
     """Select what a DeviceRead shows; run it with the district's date as parameter "today"."""
     # Whether a coverage includes today, decided from the coverages, because a device may
@@ -94,39 +128,7 @@ def _device_query() -> Select:
     # Plain columns rather than ORM objects: every scan runs this, and building the three
     # objects cost more than the indexed query itself.
     return (
-        select(
-            *many_columns(
-                Device.asset_tag,
-                Device.serial_number,
-                Device.state,
-                Device.room,
-                Device.assignee,
-                Device.purchase_date,
-                Device.warranty_start,
-                Device.warranty_end,
-                Device.operating_system,
-                Device.management_profile,
-                Device.user_profile_kind,
-                Device.version,
-                Device.state_changed_at,
-                Device.created_at,
-                Device.updated_at,
-                Device.site_id,
-                Device.escalation_vendor_id,
-                DeviceModel.id.label("model_id"),
-                DeviceModel.manufacturer,
-                DeviceModel.model,
-                DeviceModel.device_type,
-                DeviceModel.end_of_support,
-                DeviceModel.end_of_support_precision,
-                DeviceModel.operating_system.label("model_operating_system"),
-                Site.code.label("site_code"),
-                Site.name.label("site_name"),
-                _Replaces.asset_tag.label("replaces"),
-                _ReplacedBy.asset_tag.label("replaced_by"),
-                covered,
-            )
-        )
+        select(*_DEVICE_READ_COLUMNS, covered)
         .select_from(Device)
         .join(DeviceModel, DeviceModel.id == Device.model_id)
         .join(Site, Site.id == Device.site_id)
@@ -941,28 +943,27 @@ _HISTORY_DEVICE = select(
 )
 _HISTORY_DEVICE_BY_TAG = _HISTORY_DEVICE.where(Device.asset_tag == bindparam("asset_tag"))
 _HISTORY_DEVICE_BY_ID = _HISTORY_DEVICE.where(Device.id == bindparam("device_id"))
+_EVENT_COLUMNS: list[Any] = [
+    DeviceEvent.id,
+    DeviceEvent.device_id,
+    DeviceEvent.sequence,
+    DeviceEvent.action,
+    DeviceEvent.from_state,
+    DeviceEvent.to_state,
+    DeviceEvent.technician_id,
+    DeviceEvent.technician_name,
+    DeviceEvent.actor,
+    DeviceEvent.visit_id,
+    DeviceEvent.occurred_at,
+    DeviceEvent.recorded_at,
+    DeviceEvent.notes,
+    DeviceEvent.data,
+    DeviceEvent.request_id,
+    Site.code.label("site_code"),
+    Technician.employee_number,
+]
 _EVENTS = (
-    select(
-        *many_columns(
-            DeviceEvent.id,
-            DeviceEvent.device_id,
-            DeviceEvent.sequence,
-            DeviceEvent.action,
-            DeviceEvent.from_state,
-            DeviceEvent.to_state,
-            DeviceEvent.technician_id,
-            DeviceEvent.technician_name,
-            DeviceEvent.actor,
-            DeviceEvent.visit_id,
-            DeviceEvent.occurred_at,
-            DeviceEvent.recorded_at,
-            DeviceEvent.notes,
-            DeviceEvent.data,
-            DeviceEvent.request_id,
-            Site.code.label("site_code"),
-            Technician.employee_number,
-        )
-    )
+    select(*_EVENT_COLUMNS)
     .join(Site, Site.id == DeviceEvent.site_id)
     .outerjoin(Technician, Technician.id == DeviceEvent.technician_id)
     .where(DeviceEvent.id > bindparam("after"))

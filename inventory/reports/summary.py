@@ -314,6 +314,7 @@ class SummaryChanges:
             if delta:
                 row = dict(zip(names, key, strict=True))
                 await _add(session, ReportDeviceCount, row, "device_count", delta)
+
         # After report_device_counts and also in key order, so every transaction takes these
         # row locks in one global order.
         changes = sum_site_model_counts(
@@ -322,6 +323,7 @@ class SummaryChanges:
         )
         for (site_id, model_id), deltas in sorted(changes.items()):
             await _add_site_model(session, site_id, model_id, deltas)
+
         for (site_id, month, technician_id, action), count in sorted(self.steps.items()):
             step_key = {
                 "site_id": site_id,
@@ -336,6 +338,7 @@ class SummaryChanges:
         for event in self.repairs:
             month = month_of(event.occurred_at, self.zone)
             await _track_repair(session, event.device_id, event, month)
+
         self.counts.clear()
         self.steps.clear()
         self.outcomes.clear()
