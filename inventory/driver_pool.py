@@ -7,7 +7,8 @@ reads go straight to aiosqlite or asyncpg instead. The SELECT is still written w
 SQLAlchemy and compiled once per database. Its parameters and results go through the type
 conversions SQLAlchemy applies, so callers get the same values either way.
 
-The connections here only read. On SQLite each one is opened with `query_only`. Errors
+The connections here only read. On SQLite each one is opened with `query_only`, on
+PostgreSQL with `default_transaction_read_only`. Errors
 come out as the driver raises them; inventory.db turns them into the service's own.
 """
 
@@ -78,6 +79,13 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    # asyncpg resets a connection's session (locks, cursors, settings) each time it goes
+    # back to the pool, one more round trip per read. These connections run single
+    # read-only SELECTs, which leave nothing to reset.
+    del connection
+
+
 class DriverPool:
     """A few read-only driver connections of one worker, opened when first needed."""
 
@@ -87,19 +95,18 @@ class DriverPool:
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self._busy_timeout_s = busy_timeout_ms / 1000
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: asyncio.LifoQueue[aiosqlite.Connection] | None = None
-        self._opened = 0
+        self._sqlite: list[aiosqlite.Connection] = []
+        self._turn = 0
         self._postgres: asyncpg.Pool | None = None
         self._starting = asyncio.Lock()
 
     def _bind_to_running_loop(self) -> None:
-        # The queue and the asyncpg pool belong to one event loop, so a Database used from
-        # another loop (a second asyncio.run in a command) starts over.
+        # The connections belong to one event loop, so a Database used from another loop (a
+        # second asyncio.run in a command) starts over.
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop = loop
-            self._idle = asyncio.LifoQueue()
-            self._opened = 0
+            self._sqlite = []
             self._postgres = None
             self._starting = asyncio.Lock()
 
@@ -113,24 +120,29 @@ class DriverPool:
         return [read.row(raw) for raw in raw_rows]
 
     async def _fetch_sqlite(self, sql: str, arguments: list[Any]) -> list[Any]:
-        assert self._idle is not None
-        if self._idle.empty() and self._opened < self.size:
-            self._opened += 1
+        # The reads take turns on the connections rather than checking one out. Each
+        # aiosqlite connection runs its calls one after the other on its own thread, and a
+        # read is one call (execute and fetch), so reads can share a connection. Waiting in
+        # a queue for a free connection cost more than the lookup itself.
+        if len(self._sqlite) < self.size:
+            await self._open_sqlite()
+        self._turn = (self._turn + 1) % len(self._sqlite)
+        connection = self._sqlite[self._turn]
+        return list(await connection.execute_fetchall(sql, arguments))
+
+    async def _open_sqlite(self) -> None:
+        async with self._starting:
+            if len(self._sqlite) >= self.size:
+                return
+            connection = await aiosqlite.connect(
+                self.url.database or "", timeout=self._busy_timeout_s, isolation_level=None
+            )
             try:
-                connection = await aiosqlite.connect(
-                    self.url.database or "", timeout=self._busy_timeout_s, isolation_level=None
-                )
                 await connection.execute("PRAGMA query_only=ON")
             except BaseException:
-                self._opened -= 1
+                await connection.close()
                 raise
-        else:
-            connection = await self._idle.get()
-        try:
-            # One call into the connection's thread, because each call costs a thread switch.
-            return list(await connection.execute_fetchall(sql, arguments))
-        finally:
-            self._idle.put_nowait(connection)
+            self._sqlite.append(connection)
 
     async def _fetch_postgres(self, sql: str, arguments: list[Any]) -> list[Any]:
         if self._postgres is None:
@@ -141,17 +153,20 @@ class DriverPool:
                         hide_password=False
                     )
                     self._postgres = await asyncpg.create_pool(
-                        dsn, min_size=1, max_size=self.size, init=_decode_json
+                        dsn,
+                        min_size=1,
+                        max_size=self.size,
+                        init=_decode_json,
+                        reset=_keep_session,
+                        server_settings={"default_transaction_read_only": "on"},
                     )
         return list(await self._postgres.fetch(sql, *arguments))
 
     async def close(self) -> None:
-        if self._idle is not None:
-            while not self._idle.empty():
-                await self._idle.get_nowait().close()
+        for connection in self._sqlite:
+            await connection.close()
         if self._postgres is not None:
             await self._postgres.close()
-        self._idle = None
+        self._sqlite = []
         self._postgres = None
         self._loop = None
-        self._opened = 0

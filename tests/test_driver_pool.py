@@ -3,10 +3,12 @@ SQLAlchemy, on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import date
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import Select
 
@@ -98,16 +100,31 @@ async def test_reads_match_sqlalchemy(db: Database, plain: Database) -> None:
     assert await db.fetch(devices._DEVICE_BY_TAG, asset_tag="NOPE", today=today) == []
 
 
-async def test_sqlite_read_connections_cannot_write(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("query_only is an SQLite setting")
+async def test_read_connections_cannot_write(db: Database) -> None:
     await make_world(db)
     pool = db._driver_pool
     assert pool is not None
     await db.fetch(accounts._SITES_OF_USER, user_id=1)
-    connection = await pool._idle.get()  # type: ignore[union-attr]
-    try:
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    if db.is_sqlite:
+        for connection in pool._sqlite:
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await connection.execute("DELETE FROM sites")
+        return
+    assert pool._postgres is not None
+    async with pool._postgres.acquire() as connection:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await connection.execute("DELETE FROM sites")
-    finally:
-        pool._idle.put_nowait(connection)  # type: ignore[union-attr]
+
+
+async def test_concurrent_reads_each_get_their_own_rows(db: Database) -> None:
+    """Reads sharing the few connections, many at once, each get the rows they asked for."""
+    await make_world(db)
+    tags = [f"C{number:03d}" for number in range(5)]
+    for tag in tags:
+        await receive(db, tag)
+    today = date(2026, 9, 1)
+    asked = tags * 20
+    found = await asyncio.gather(
+        *(db.fetch(devices._DEVICE_BY_TAG, asset_tag=tag, today=today) for tag in asked)
+    )
+    assert [rows[0].asset_tag for rows in found] == asked

@@ -69,7 +69,7 @@ _GZIP = DefineMiddleware(
 
 class PageController(Controller):
     include_in_schema = False
-    # The access rule an app-wide guard may check: the pages show the same data as the API's
+    # The access rule of every page: the pages show the same data as the API's
     # read routes, which any signed-in user may call.
     opt = {"access": "user"}
     exception_handlers = HTML_EXCEPTION_HANDLERS  # type: ignore[assignment]
