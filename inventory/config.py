@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         description="PostgreSQL connections kept open per worker for transactions, and the "
-        "most a worker opens for the reads every request makes (on SQLite at most 2).",
+        "most a worker opens for the reads every request makes (on SQLite always 1).",
     )
     max_body_kb: int = Field(
         default=1024,
