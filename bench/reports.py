@@ -372,6 +372,7 @@ class PostgresWriter:
             "report_outcome_counts",
             "report_repair_turnarounds",
             "report_open_repairs",
+            "report_open_repair_counts",
         ):
             await self.connection.execute(f"VACUUM ANALYZE {table}")
         await self.connection.execute("ANALYZE")
@@ -403,6 +404,7 @@ async def _write_summary(url: str, fleet: Fleet) -> None:
             "report_outcome_counts",
             "report_repair_turnarounds",
             "report_open_repairs",
+            "report_open_repair_counts",
             "report_site_model_counts",
         ):
             connection.execute(delete(SQLModel.metadata.tables[table]))

@@ -25,6 +25,7 @@ from inventory.plans.models import (
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,
@@ -62,6 +63,7 @@ __all__ = [
     "RecyclingBatchDevice",
     "ReportDeviceCount",
     "ReportOpenRepair",
+    "ReportOpenRepairCount",
     "ReportOutcomeCount",
     "ReportRepairTurnaround",
     "ReportSiteModelCount",

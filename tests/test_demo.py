@@ -35,6 +35,7 @@ from inventory.plans.rules import recommended_days
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,
@@ -399,6 +400,7 @@ async def snapshot(db: Database) -> dict[str, Any]:
 REPORT_SUMMARY_TABLES = (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,

@@ -43,6 +43,7 @@ SUMMARY_TABLES = (
     "report_outcome_counts",
     "report_repair_turnarounds",
     "report_open_repairs",
+    "report_open_repair_counts",
     "report_site_model_counts",
 )
 # The count columns of each summary table (the last ones); a row whose counts are all zero

@@ -21,6 +21,7 @@ from inventory.fiscal import FiscalYear
 from inventory.lifecycle import NON_TERMINAL_STATES, State
 from inventory.reports.models import (
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,
@@ -172,11 +173,18 @@ async def site_figures(
     for found_site, count in await connection.execute(warranty):
         figures[found_site].values["warranty_ending"] = count
 
+    # The count is kept per site, and the oldest repair is one index seek per site, so this
+    # reads a row per site however many repairs are open.
+    oldest = (
+        select(func.min(ReportOpenRepair.opened_at))
+        .where(ReportOpenRepair.site_id == ReportOpenRepairCount.site_id)
+        .scalar_subquery()
+    )
     repairs = only_site(
-        select(
-            ReportOpenRepair.site_id, func.count(), func.min(ReportOpenRepair.opened_at)
-        ).group_by(ReportOpenRepair.site_id),
-        ReportOpenRepair.site_id,
+        select(ReportOpenRepairCount.site_id, ReportOpenRepairCount.repair_count, oldest).where(
+            ReportOpenRepairCount.repair_count > 0
+        ),
+        ReportOpenRepairCount.site_id,
     )
     for found_site, count, oldest in await connection.execute(repairs):
         figures[found_site].values["open_repairs"] = count

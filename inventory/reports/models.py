@@ -132,3 +132,17 @@ class ReportOpenRepair(SQLModel, table=True):
     )
     site_id: int = Field(sa_column=Column(Integer, ForeignKey("sites.id"), nullable=False))
     opened_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ReportOpenRepairCount(SQLModel, table=True):
+    """Open repairs at one site: its rows of report_open_repairs, counted.
+
+    The district view reads this row per site instead of counting every open repair.
+    """
+
+    __tablename__ = "report_open_repair_counts"
+
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
+    )
+    repair_count: int = Field(sa_column=Column(Integer, nullable=False))

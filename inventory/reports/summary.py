@@ -27,6 +27,7 @@ from inventory.reports.figures import IN_SERVICE_STATES
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,
@@ -335,9 +336,15 @@ class SummaryChanges:
         for (site_id, month, outcome), count in sorted(self.outcomes.items()):
             outcome_key = {"site_id": site_id, "month": month, "outcome": outcome}
             await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", count)
+        open_counts: Counter[int] = Counter()
         for event in self.repairs:
             month = month_of(event.occurred_at, self.zone)
-            await _track_repair(session, event.device_id, event, month)
+            await _track_repair(session, event.device_id, event, month, open_counts)
+        # In site order, as above, so concurrent transactions lock these rows in one order.
+        for site_id, delta in sorted(open_counts.items()):
+            if delta:
+                key = {"site_id": site_id}
+                await _add(session, ReportOpenRepairCount, key, "repair_count", delta)
 
         self.counts.clear()
         self.steps.clear()
@@ -346,8 +353,13 @@ class SummaryChanges:
 
 
 async def _track_repair(
-    session: AsyncSession, device_id: int, event: DeviceEvent | BulkEvent, month: date
+    session: AsyncSession,
+    device_id: int,
+    event: DeviceEvent | BulkEvent,
+    month: date,
+    open_counts: Counter[int],
 ) -> None:
+    """Open, move or close the device's open repair row, adding to `open_counts` per site."""
     was_open = event.from_state in REPAIR_STATES
     is_open = event.to_state in REPAIR_STATES
     if not was_open and is_open:
@@ -357,29 +369,41 @@ async def _track_repair(
             )
         )
         await session.flush()
-    elif was_open and is_open:
+        open_counts[event.site_id] += 1
+        return
+    if not was_open:
+        return
+    row = (
         await session.execute(
-            update(ReportOpenRepair)
-            .where(ReportOpenRepair.device_id == device_id)
-            .values(site_id=event.site_id)
+            select(ReportOpenRepair.site_id, ReportOpenRepair.opened_at).where(
+                ReportOpenRepair.device_id == device_id
+            )
         )
-    elif was_open:
-        opened_at = await session.scalar(
-            select(ReportOpenRepair.opened_at).where(ReportOpenRepair.device_id == device_id)
+    ).one_or_none()
+    if is_open:
+        if row is not None and row.site_id != event.site_id:
+            await session.execute(
+                update(ReportOpenRepair)
+                .where(ReportOpenRepair.device_id == device_id)
+                .values(site_id=event.site_id)
+            )
+            open_counts[row.site_id] -= 1
+            open_counts[event.site_id] += 1
+    elif row is None:
+        log.warning(
+            "repair closed without an open repair row; run `inventory report rebuild`",
+            extra={"device_id": device_id, "action": event.action},
         )
+    else:
         await session.execute(
             delete(ReportOpenRepair).where(ReportOpenRepair.device_id == device_id)
         )
-        if opened_at is None:
-            log.warning(
-                "repair closed without an open repair row; run `inventory report rebuild`",
-                extra={"device_id": device_id, "action": event.action},
-            )
-        elif event.action in TURNAROUND_ACTIONS:
+        open_counts[row.site_id] -= 1
+        if event.action in TURNAROUND_ACTIONS:
             key = {
                 "site_id": event.site_id,
                 "month": month,
-                "turnaround_days": turnaround_days(opened_at, event.occurred_at),
+                "turnaround_days": turnaround_days(row.opened_at, event.occurred_at),
             }
             await _add(session, ReportRepairTurnaround, key, "repair_count", 1)
 
@@ -471,17 +495,19 @@ def rebuild_site_model_counts(connection: Connection) -> None:
 
 
 def rebuild(
-    connection: Connection, zone: ZoneInfo | None = None, *, site_model_counts: bool = True
+    connection: Connection, zone: ZoneInfo | None = None, *, later_tables: bool = True
 ) -> None:
     """Recompute every summary row from the devices and their events.
 
     Runs on a synchronous connection inside the caller's transaction; from async code use
     `await connection.run_sync(rebuild)`. Reads the events once, in device order. Migration
-    0005 passes `site_model_counts=False` because that table comes with migration 0008.
+    0005 passes `later_tables=False`, because report_site_model_counts (migration 0008) and
+    report_open_repair_counts (migration 0009) do not exist yet at its revision.
     """
     zone = zone or district_zone()
-    if site_model_counts:
+    if later_tables:
         rebuild_site_model_counts(connection)
+        connection.execute(delete(ReportOpenRepairCount.__table__))
     for model in (
         ReportDeviceCount,
         ReportStepCount,
@@ -543,11 +569,16 @@ def rebuild(
         if len(rows) < _REBUILD_PAGE:
             break
         after = (rows[-1][0], rows[-1][1])
-    write_summary(connection, builder)
+    write_summary(connection, builder, open_repair_counts=later_tables)
 
 
-def write_summary(connection: Connection, builder: SummaryBuilder) -> None:
-    """Insert the event-based summary rows that `builder` counted."""
+def write_summary(
+    connection: Connection, builder: SummaryBuilder, *, open_repair_counts: bool = True
+) -> None:
+    """Insert the event-based summary rows that `builder` counted.
+
+    With `open_repair_counts=False` report_open_repair_counts is left alone, for migration 0005.
+    """
     _insert_chunks(
         connection,
         ReportStepCount.__table__,
@@ -584,5 +615,16 @@ def write_summary(connection: Connection, builder: SummaryBuilder) -> None:
         (
             {"device_id": device_id, "site_id": site_id, "opened_at": opened_at}
             for device_id, (site_id, opened_at) in builder.open_repairs.items()
+        ),
+    )
+    if not open_repair_counts:
+        return
+    open_counts = Counter(site_id for site_id, _opened_at in builder.open_repairs.values())
+    _insert_chunks(
+        connection,
+        ReportOpenRepairCount.__table__,
+        (
+            {"site_id": site_id, "repair_count": count}
+            for site_id, count in sorted(open_counts.items())
         ),
     )
