@@ -373,6 +373,8 @@ class PostgresWriter:
             "report_repair_turnarounds",
             "report_open_repairs",
             "report_open_repair_counts",
+            "report_site_years",
+            "report_region_turnarounds",
         ):
             await self.connection.execute(f"VACUUM ANALYZE {table}")
         await self.connection.execute("ANALYZE")

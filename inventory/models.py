@@ -27,8 +27,10 @@ from inventory.reports.models import (
     ReportOpenRepair,
     ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -65,8 +67,10 @@ __all__ = [
     "ReportOpenRepair",
     "ReportOpenRepairCount",
     "ReportOutcomeCount",
+    "ReportRegionTurnaround",
     "ReportRepairTurnaround",
     "ReportSiteModelCount",
+    "ReportSiteYear",
     "ReportStepCount",
     "SalvageAssessment",
     "Sanitization",

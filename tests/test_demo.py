@@ -37,8 +37,10 @@ from inventory.reports.models import (
     ReportOpenRepair,
     ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -402,8 +404,10 @@ REPORT_SUMMARY_TABLES = (
     ReportOpenRepair,
     ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 

@@ -111,7 +111,7 @@ def upgrade() -> None:
     if not context.is_offline_mode():
         from inventory.reports.summary import rebuild
 
-        # The summary tables of migrations 0008 and 0009 do not exist yet; those migrations
+        # The summary tables of migrations 0008 to 0010 do not exist yet; those migrations
         # create and fill them.
         rebuild(op.get_bind(), later_tables=False)
 

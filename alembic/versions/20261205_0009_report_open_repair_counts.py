@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+import inventory.types
 from alembic import op
 
 revision: str = "0009"
@@ -22,6 +23,7 @@ def upgrade() -> None:
         "report_open_repair_counts",
         sa.Column("site_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("repair_count", sa.Integer(), nullable=False),
+        sa.Column("oldest_opened_at", inventory.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["site_id"], ["sites.id"], name=op.f("fk_report_open_repair_counts_site_id_sites")
         ),
@@ -29,8 +31,8 @@ def upgrade() -> None:
     )
     # Later events keep the counts exact; the open repairs already stored are counted here.
     op.execute(
-        "INSERT INTO report_open_repair_counts (site_id, repair_count) "
-        "SELECT site_id, count(*) FROM report_open_repairs GROUP BY site_id"
+        "INSERT INTO report_open_repair_counts (site_id, repair_count, oldest_opened_at) "
+        "SELECT site_id, count(*), min(opened_at) FROM report_open_repairs GROUP BY site_id"
     )
 
 
