@@ -36,6 +36,7 @@ from sqlmodel import SQLModel
 
 from inventory.config import Settings
 from inventory.db import Database
+from inventory.fiscal import FiscalYear
 from inventory.migrations import upgrade
 from inventory.reports import summary
 from inventory.reports.district import district_report
@@ -461,11 +462,14 @@ RAW_DISTRICT = [
     "JOIN device_models m ON m.id = c.model_id GROUP BY c.site_id, m.end_of_support",
     "SELECT site_id, count(*) FROM devices WHERE warranty_end BETWEEN '{today}' AND '{soon}' "
     "GROUP BY site_id",
-    "SELECT site_id, count(*), min(opened_at) FROM report_open_repairs GROUP BY site_id",
-    "SELECT site_id, outcome, sum(outcome_count) FROM report_outcome_counts "
-    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY outcome, site_id",
-    "SELECT site_id, turnaround_days, sum(repair_count) FROM report_repair_turnarounds "
-    "WHERE month BETWEEN '{first}' AND '{last}' GROUP BY turnaround_days, site_id",
+    # The period is a fiscal year, which the district view reads from the yearly rows.
+    "SELECT s.id, c.oldest_opened_at, c.repair_count, y.turnaround_count, "
+    "y.turnaround_median, y.turnaround_p90, y.repair_opened, y.reuse, y.harvest, y.recycle, "
+    "y.recycled FROM sites s "
+    "LEFT JOIN report_open_repair_counts c ON c.site_id = s.id "
+    "LEFT JOIN report_site_years y ON y.fiscal_year = {year} AND y.site_id = s.id",
+    "SELECT region, turnaround_days, repair_count FROM report_region_turnarounds "
+    "WHERE fiscal_year = {year}",
 ]
 
 
@@ -550,6 +554,7 @@ def _raw_queries(queries: list[str], site_id: int | None, placeholder: str) -> l
         "soon": (today + timedelta(days=90)).isoformat(),
         "first": period.first_month.isoformat(),
         "last": period.last_month.isoformat(),
+        "year": FiscalYear.containing(period.first_month).start_year,
     }
     return [query.format(**values) for query in queries]
 

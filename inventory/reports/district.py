@@ -65,9 +65,11 @@ async def district_report(
         )
     dates = report_dates(db, now)
     async with db.read() as session:
-        sites = list(await session.execute(select(Site.id, Site.code, Site.name, Site.region)))
+        # Core execution, as in site_figures, without the ORM's per-row result handling.
+        connection = await session.connection()
+        sites = list(await connection.execute(select(Site.id, Site.code, Site.name, Site.region)))
         figures = await site_figures(session, period, dates)
-        stored_histograms = await region_turnarounds(await session.connection(), period)
+        stored_histograms = await region_turnarounds(connection, period)
 
     regions: dict[str, list[tuple[Any, SiteFigures]]] = defaultdict(list)
     empty = total_figures([])
