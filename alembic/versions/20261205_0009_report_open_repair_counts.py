@@ -29,7 +29,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("site_id", name=op.f("pk_report_open_repair_counts")),
     )
-    # Later events keep the counts exact; the open repairs already stored are counted here.
+    # Later events keep the counts exact, and the open repairs already stored are counted here.
     op.execute(
         "INSERT INTO report_open_repair_counts (site_id, repair_count, oldest_opened_at) "
         "SELECT site_id, count(*), min(opened_at) FROM report_open_repairs GROUP BY site_id"

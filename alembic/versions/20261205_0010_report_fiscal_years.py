@@ -49,7 +49,7 @@ def upgrade() -> None:
             "fiscal_year", "region", "turnaround_days", name=op.f("pk_report_region_turnarounds")
         ),
     )
-    # Later events keep both tables exact; the monthly rows already stored are added up here.
+    # Later events keep both tables exact, and the monthly rows already stored are added here.
     if not context.is_offline_mode():
         from inventory.reports.years import rebuild_years
 

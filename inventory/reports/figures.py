@@ -67,7 +67,11 @@ _EMPTY = {key: 0 for key in COUNTS} | dict.fromkeys(DERIVED)
 
 @dataclass
 class SiteFigures:
-    """One site's key figures, with its turnaround histogram so totals stay exact."""
+    """One site's key figures, with its turnaround histogram so totals stay exact.
+
+    The histogram is empty when the figures come from report_site_years, which stores the
+    percentiles. Totals then take theirs from report_region_turnarounds.
+    """
 
     values: dict[str, int | None] = field(default_factory=dict)
     turnarounds: Counter[int] = field(default_factory=Counter)
@@ -277,8 +281,8 @@ async def region_turnarounds(
 ) -> dict[str, Counter[int]] | None:
     """Return each region's turnaround histogram of a fiscal year, keyed by its region.
 
-    The key is the sites' region, "" for sites without one. None when the period is not a
-    fiscal year: then the histograms come from the sites' SiteFigures.turnarounds.
+    The key is the sites' region, "" for sites without one. Returns None when the period is
+    not a fiscal year, because then the sites' SiteFigures.turnarounds contain them.
     """
     year = period.fiscal_year()
     if year is None:

@@ -135,7 +135,7 @@ class ReportOpenRepair(SQLModel, table=True):
 
 
 class ReportOpenRepairCount(SQLModel, table=True):
-    """Open repairs at one site: its rows of report_open_repairs, counted, and the oldest.
+    """The number of open repairs at one site, and when the oldest of them was opened.
 
     The district view reads this row per site instead of every open repair.
     """
@@ -146,14 +146,14 @@ class ReportOpenRepairCount(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
     )
     repair_count: int = Field(sa_column=Column(Integer, nullable=False))
-    # The earliest opened_at of the site's open repairs; None when it has none.
+    # The earliest opened_at of the site's report_open_repairs rows, or None without any.
     oldest_opened_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
 
 
 def _count_column() -> Column:
-    """A count that starts at 0, so an upsert may add to one count of a new row."""
+    """Build a count column that starts at 0, so an upsert may add to one count of a new row."""
     return Column(Integer, nullable=False, server_default=text("0"))
 
 

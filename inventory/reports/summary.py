@@ -357,7 +357,7 @@ class SummaryChanges:
 
 
 async def _update_oldest_repair(session: AsyncSession, site_id: int) -> None:
-    """Store the site's oldest open repair; its count row must be locked first.
+    """Store when the site's oldest open repair was opened. The caller locks its count row first.
 
     On PostgreSQL the count row's lock makes a concurrent repair change at the site wait,
     and the minimum read after it sees that change once committed.
