@@ -25,9 +25,12 @@ from inventory.plans.models import (
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -62,9 +65,12 @@ __all__ = [
     "RecyclingBatchDevice",
     "ReportDeviceCount",
     "ReportOpenRepair",
+    "ReportOpenRepairCount",
     "ReportOutcomeCount",
+    "ReportRegionTurnaround",
     "ReportRepairTurnaround",
     "ReportSiteModelCount",
+    "ReportSiteYear",
     "ReportStepCount",
     "SalvageAssessment",
     "Sanitization",

@@ -35,9 +35,12 @@ from inventory.plans.rules import recommended_days
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 from inventory.salvage.models import (
@@ -399,9 +402,12 @@ async def snapshot(db: Database) -> dict[str, Any]:
 REPORT_SUMMARY_TABLES = (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
     ReportStepCount,
 )
 

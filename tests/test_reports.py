@@ -43,11 +43,20 @@ SUMMARY_TABLES = (
     "report_outcome_counts",
     "report_repair_turnarounds",
     "report_open_repairs",
+    "report_open_repair_counts",
     "report_site_model_counts",
+    "report_site_years",
+    "report_region_turnarounds",
 )
 # The count columns of each summary table (the last ones); a row whose counts are all zero
 # is the same as no row.
-COUNT_COLUMNS = {"report_site_model_counts": 5, "report_open_repairs": 0}
+COUNT_COLUMNS = {
+    "report_site_model_counts": 5,
+    "report_open_repairs": 0,
+    "report_open_repair_counts": 2,
+    # The outcome and turnaround counts, and the turnaround percentiles (None without any).
+    "report_site_years": 8,
+}
 REPAIR = {"in_repair", "with_vendor"}
 IN_SERVICE = {s.value for s in State} - {s.value for s in TERMINAL_STATES} - {"lost"}
 ENROLL = {"operating_system": "", "management_profile": "students", "user_profile_kind": "student"}
@@ -291,6 +300,7 @@ async def _expected(db: Database, code: str, period: Period) -> dict[str, Any]:
     )
     return {
         "figures": figures,
+        "turnarounds": turnarounds,
         "by_state": by_state,
         "by_type": by_type,
         "by_operating_system": by_system,
@@ -429,6 +439,47 @@ async def test_district_rows_equal_site_reports(db: Database) -> None:
     assert total[devices] == rows["01M015"][devices] + rows["02M019"][devices]
     assert table.total_rows == {2, 3}
     _check_downloads_district(district)
+
+
+async def test_district_fiscal_years_match_direct_queries(db: Database) -> None:
+    """A fiscal year is read from the fiscal-year tables; other periods from the months."""
+    await _drive_fleet(db, 3, steps=160)
+    today = datetime.now(UTC).astimezone(db.settings.zone).date()
+    start = today.year - (today.month < 7)
+    periods = [
+        select_period({}, today),
+        select_period({"fiscal_year": f"{start - 1}-{start % 100:02d}"}, today),
+    ]
+    column = {key: index + 3 for index, key in enumerate(FIGURES)}
+    closed = 0
+    for period in periods:
+        assert period.fiscal_year() is not None
+        table = (await district_report(db, period)).tables[0]
+        rows = {row[1]: row for row in table.rows}
+        merged: Counter[int] = Counter()
+        for code in ("01M015", "02M019"):
+            expected = await _expected(db, code, period)
+            assert rows[code][3:] == [expected["figures"][key] for key in FIGURES], code
+            merged.update(expected["turnarounds"])
+        for total in table.rows[-2:]:
+            assert total[column["repairs_closed"]] == sum(merged.values())
+            assert total[column["turnaround_median"]] == nearest_rank(merged, 50)
+            assert total[column["turnaround_p90"]] == nearest_rank(merged, 90)
+        closed += sum(merged.values())
+    # The random run must close repairs in these years, or the percentiles prove little.
+    assert closed > 0
+
+
+def test_period_fiscal_year() -> None:
+    today = date(2026, 12, 5)
+    year = select_period({}, today).fiscal_year()
+    assert year is not None
+    assert year.label == "2026-27"
+    assert select_period({"month": "2026-07"}, today).fiscal_year() is None
+    whole = select_period({"from": "2025-07", "to": "2026-06"}, today).fiscal_year()
+    assert whole is not None
+    assert whole.label == "2025-26"
+    assert select_period({"from": "2025-07", "to": "2026-05"}, today).fiscal_year() is None
 
 
 def _check_downloads_district(report: Report) -> None:

@@ -111,8 +111,9 @@ def upgrade() -> None:
     if not context.is_offline_mode():
         from inventory.reports.summary import rebuild
 
-        # report_site_model_counts does not exist yet; migration 0008 creates and fills it.
-        rebuild(op.get_bind(), site_model_counts=False)
+        # The summary tables of migrations 0008 to 0010 do not exist yet; those migrations
+        # create and fill them.
+        rebuild(op.get_bind(), later_tables=False)
 
 
 def downgrade() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,13 @@ from sqlalchemy import select
 from inventory.accounts.principal import Principal
 from inventory.db import Database
 from inventory.errors import ForbiddenError, InvalidInputError
-from inventory.reports.figures import FIGURES, SiteFigures, site_figures, total_figures
+from inventory.reports.figures import (
+    FIGURES,
+    SiteFigures,
+    region_turnarounds,
+    site_figures,
+    total_figures,
+)
 from inventory.reports.periods import Period
 from inventory.reports.site import report_dates
 from inventory.reports.tables import Report, ReportTable
@@ -59,13 +65,23 @@ async def district_report(
         )
     dates = report_dates(db, now)
     async with db.read() as session:
-        sites = list(await session.execute(select(Site.id, Site.code, Site.name, Site.region)))
+        # Core execution, as in site_figures, without the ORM's per-row result handling.
+        connection = await session.connection()
+        sites = list(await connection.execute(select(Site.id, Site.code, Site.name, Site.region)))
         figures = await site_figures(session, period, dates)
+        stored_histograms = await region_turnarounds(connection, period)
 
     regions: dict[str, list[tuple[Any, SiteFigures]]] = defaultdict(list)
     empty = total_figures([])
     for site in sites:
         regions[site.region or NO_REGION].append((site, figures.get(site.id or 0, empty)))
+    # The stored histograms key sites without a region by "", which this view shows as
+    # NO_REGION, together with any region that is literally named so.
+    histograms: dict[str, Counter[int]] | None = None
+    if stored_histograms is not None:
+        histograms = defaultdict(Counter)
+        for region, histogram in stored_histograms.items():
+            histograms[region or NO_REGION].update(histogram)
 
     rows: list[list] = []
     totals: set[int] = set()
@@ -76,7 +92,10 @@ async def district_report(
             rows.append(
                 [region, site.code, site.name, *(site_values.values[key] for key in FIGURES)]
             )
-        region_total = total_figures([values for _, values in members])
+        region_total = total_figures(
+            [values for _, values in members],
+            None if histograms is None else histograms.get(region, Counter()),
+        )
         region_totals.append(region_total)
         totals.add(len(rows))
         rows.append(

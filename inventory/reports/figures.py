@@ -20,12 +20,16 @@ from inventory.devices.models import Device, DeviceModel
 from inventory.fiscal import FiscalYear
 from inventory.lifecycle import NON_TERMINAL_STATES, State
 from inventory.reports.models import (
-    ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
+    ReportRegionTurnaround,
     ReportRepairTurnaround,
     ReportSiteModelCount,
+    ReportSiteYear,
 )
 from inventory.reports.periods import Period, nearest_rank
+from inventory.reports.years import OUTCOME_COLUMNS
+from inventory.sites.models import Site
 
 # Devices a site has in use or in stock: not retired and not lost.
 IN_SERVICE_STATES = sorted(state.value for state in NON_TERMINAL_STATES - {State.LOST})
@@ -63,7 +67,11 @@ _EMPTY = {key: 0 for key in COUNTS} | dict.fromkeys(DERIVED)
 
 @dataclass
 class SiteFigures:
-    """One site's key figures, with its turnaround histogram so totals stay exact."""
+    """One site's key figures, with its turnaround histogram so totals stay exact.
+
+    The histogram is empty when the figures come from report_site_years, which stores the
+    percentiles. Totals then take theirs from report_region_turnarounds.
+    """
 
     values: dict[str, int | None] = field(default_factory=dict)
     turnarounds: Counter[int] = field(default_factory=Counter)
@@ -172,15 +180,65 @@ async def site_figures(
     for found_site, count in await connection.execute(warranty):
         figures[found_site].values["warranty_ending"] = count
 
-    repairs = only_site(
-        select(
-            ReportOpenRepair.site_id, func.count(), func.min(ReportOpenRepair.opened_at)
-        ).group_by(ReportOpenRepair.site_id),
-        ReportOpenRepair.site_id,
-    )
-    for found_site, count, oldest in await connection.execute(repairs):
-        figures[found_site].values["open_repairs"] = count
-        figures[found_site].values["oldest_repair_days"] = age_days(oldest, dates.now)
+    year = period.fiscal_year()
+    await _add_site_rows(connection, figures, dates, year, site_id)
+    if year is None:
+        await _add_month_figures(connection, figures, period, site_id)
+
+    for item in figures.values():
+        item.finish()
+    return figures
+
+
+async def _add_site_rows(
+    connection: AsyncConnection,
+    figures: dict[int, SiteFigures],
+    dates: Dates,
+    year: FiscalYear | None,
+    site_id: int | None,
+) -> None:
+    """Add the open repairs and, for a fiscal year, its outcomes and turnaround figures.
+
+    One query reads one row per site from the per-site summary rows, so its cost does not
+    grow with the events or the open repairs.
+    """
+    counts = ReportOpenRepairCount
+    years = ReportSiteYear
+    columns: dict[str, Any] = {"open_repairs": func.coalesce(counts.repair_count, 0)}
+    query = select(Site.id, counts.oldest_opened_at).outerjoin(counts, counts.site_id == Site.id)
+    if year is not None:
+        columns |= {
+            "repairs_closed": func.coalesce(years.turnaround_count, 0),
+            "turnaround_median": years.turnaround_median,
+            "turnaround_p90": years.turnaround_p90,
+        }
+        for name in OUTCOME_COLUMNS:
+            columns[outcome_figure(name)] = func.coalesce(getattr(years, name), 0)
+        query = query.outerjoin(
+            years, (years.fiscal_year == year.start_year) & (years.site_id == Site.id)
+        )
+    query = query.add_columns(*columns.values())
+    if site_id is not None:
+        query = query.where(Site.id == site_id)
+    names = tuple(columns)
+    now = dates.now
+    for found_site, oldest, *values in await connection.execute(query):
+        site_values = figures[found_site].values
+        site_values.update(zip(names, values, strict=True))
+        if oldest is not None:
+            site_values["oldest_repair_days"] = age_days(oldest, now)
+
+
+async def _add_month_figures(
+    connection: AsyncConnection,
+    figures: dict[int, SiteFigures],
+    period: Period,
+    site_id: int | None,
+) -> None:
+    """Add a period's outcome counts and turnaround histograms from its monthly rows."""
+
+    def only_site(query: Any, column: Any) -> Any:
+        return query if site_id is None else query.where(column == site_id)
 
     in_period = (ReportOutcomeCount.month >= period.first_month) & (
         ReportOutcomeCount.month <= period.last_month
@@ -217,21 +275,47 @@ async def site_figures(
     for found_site, days, count in await connection.execute(turnaround):
         figures[found_site].turnarounds[days] += int(count)
 
-    for item in figures.values():
-        item.finish()
-    return figures
+
+async def region_turnarounds(
+    connection: AsyncConnection, period: Period
+) -> dict[str, Counter[int]] | None:
+    """Return each region's turnaround histogram of a fiscal year, keyed by its region.
+
+    The key is the sites' region, "" for sites without one. Returns None when the period is
+    not a fiscal year, because then the sites' SiteFigures.turnarounds contain them.
+    """
+    year = period.fiscal_year()
+    if year is None:
+        return None
+    rows = await connection.execute(
+        select(
+            ReportRegionTurnaround.region,
+            ReportRegionTurnaround.turnaround_days,
+            ReportRegionTurnaround.repair_count,
+        ).where(ReportRegionTurnaround.fiscal_year == year.start_year)
+    )
+    histograms: defaultdict[str, Counter[int]] = defaultdict(Counter)
+    for region, days, count in rows:
+        histograms[region][days] += count
+    return histograms
 
 
-def total_figures(parts: list[SiteFigures]) -> SiteFigures:
-    """Add sites' figures: counts are summed, percentiles recomputed, ages take the maximum."""
+def total_figures(parts: list[SiteFigures], turnarounds: Counter[int] | None = None) -> SiteFigures:
+    """Add sites' figures: counts are summed, percentiles recomputed, ages take the maximum.
+
+    The percentiles come from `turnarounds` when given, and else from the parts' histograms.
+    """
     total = SiteFigures()
     for key in COUNTS:
         total.values[key] = sum(part.values[key] or 0 for part in parts)
     ages = [part.values["oldest_repair_days"] for part in parts]
     total.values["oldest_repair_days"] = max((age for age in ages if age is not None), default=None)
-    for part in parts:
-        if part.turnarounds:
-            total.turnarounds.update(part.turnarounds)
+    if turnarounds is not None:
+        total.turnarounds.update(turnarounds)
+    else:
+        for part in parts:
+            if part.turnarounds:
+                total.turnarounds.update(part.turnarounds)
     total.finish()
     return total
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from inventory.devices.models import Device
@@ -132,3 +132,71 @@ class ReportOpenRepair(SQLModel, table=True):
     )
     site_id: int = Field(sa_column=Column(Integer, ForeignKey("sites.id"), nullable=False))
     opened_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ReportOpenRepairCount(SQLModel, table=True):
+    """The number of open repairs at one site, and when the oldest of them was opened.
+
+    The district view reads this row per site instead of every open repair.
+    """
+
+    __tablename__ = "report_open_repair_counts"
+
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
+    )
+    repair_count: int = Field(sa_column=Column(Integer, nullable=False))
+    # The earliest opened_at of the site's report_open_repairs rows, or None without any.
+    oldest_opened_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+
+
+def _count_column() -> Column:
+    """Build a count column that starts at 0, so an upsert may add to one count of a new row."""
+    return Column(Integer, nullable=False, server_default=text("0"))
+
+
+class ReportSiteYear(SQLModel, table=True):
+    """One site's repairs and salvage outcomes over one fiscal year, with its turnaround.
+
+    The same counts as report_outcome_counts and report_repair_turnarounds over the fiscal
+    year's months, so that the district view of a fiscal year reads one row per site.
+    """
+
+    __tablename__ = "report_site_years"
+
+    # The calendar year in which the fiscal year starts (July 1). It leads the primary key,
+    # so the district view reads one fiscal year's rows as one range.
+    fiscal_year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sites.id"), primary_key=True, autoincrement=False)
+    )
+    # One count per outcome of inventory.reports.summary.OUTCOMES.
+    repair_opened: int = Field(sa_column=_count_column())
+    reuse: int = Field(sa_column=_count_column())
+    harvest: int = Field(sa_column=_count_column())
+    recycle: int = Field(sa_column=_count_column())
+    recycled: int = Field(sa_column=_count_column())
+    # Repairs closed with a turnaround, and its nearest-rank median and 90th percentile in
+    # whole days; both None while turnaround_count is 0.
+    turnaround_count: int = Field(sa_column=_count_column())
+    turnaround_median: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    turnaround_p90: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class ReportRegionTurnaround(SQLModel, table=True):
+    """Repairs closed in one fiscal year at one region's sites that took a given whole days.
+
+    The district view's region and district totals take their turnaround percentiles from
+    these rows. The region is the site's region when the repair closed, "" for none.
+    NOTE: nothing in the service changes a site's region. Code that does must move the
+    site's turnarounds between regions, or run `inventory report rebuild` after it.
+    """
+
+    __tablename__ = "report_region_turnarounds"
+
+    fiscal_year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    region: str = Field(sa_column=Column(Text, primary_key=True))
+    turnaround_days: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    repair_count: int = Field(sa_column=Column(Integer, nullable=False))

@@ -48,6 +48,13 @@ class Period:
             month = add_months(month, 1)
         return months
 
+    def fiscal_year(self) -> FiscalYear | None:
+        """Return the fiscal year that the period covers exactly, or None for other periods."""
+        year = FiscalYear.containing(self.first_month)
+        if self.first_month == year.start and self.last_month == year.end.replace(day=1):
+            return year
+        return None
+
     def query(self) -> dict[str, str]:
         """Return the query parameters that select this period again."""
         if self.kind == "fiscal_year":

@@ -27,11 +27,13 @@ from inventory.reports.figures import IN_SERVICE_STATES
 from inventory.reports.models import (
     ReportDeviceCount,
     ReportOpenRepair,
+    ReportOpenRepairCount,
     ReportOutcomeCount,
     ReportRepairTurnaround,
     ReportSiteModelCount,
     ReportStepCount,
 )
+from inventory.reports.years import YearChanges, rebuild_years
 
 log = logging.getLogger(__name__)
 
@@ -332,12 +334,21 @@ class SummaryChanges:
                 "action": action,
             }
             await _add(session, ReportStepCount, step_key, "step_count", count)
+        years = YearChanges()
         for (site_id, month, outcome), count in sorted(self.outcomes.items()):
             outcome_key = {"site_id": site_id, "month": month, "outcome": outcome}
             await _add(session, ReportOutcomeCount, outcome_key, "outcome_count", count)
+            years.add_outcome(site_id, month, outcome, count)
+        open_counts: Counter[int] = Counter()
         for event in self.repairs:
             month = month_of(event.occurred_at, self.zone)
-            await _track_repair(session, event.device_id, event, month)
+            await _track_repair(session, event.device_id, event, month, open_counts, years)
+        # In site order, as above, so concurrent transactions lock these rows in one order.
+        # A site whose count did not change may still have a new oldest repair.
+        for site_id, delta in sorted(open_counts.items()):
+            await _add(session, ReportOpenRepairCount, {"site_id": site_id}, "repair_count", delta)
+            await _update_oldest_repair(session, site_id)
+        await years.write(session)
 
         self.counts.clear()
         self.steps.clear()
@@ -345,9 +356,38 @@ class SummaryChanges:
         self.repairs.clear()
 
 
+async def _update_oldest_repair(session: AsyncSession, site_id: int) -> None:
+    """Store when the site's oldest open repair was opened. The caller locks its count row first.
+
+    On PostgreSQL the count row's lock makes a concurrent repair change at the site wait,
+    and the minimum read after it sees that change once committed.
+    """
+    oldest = (
+        select(func.min(ReportOpenRepair.opened_at))
+        .where(ReportOpenRepair.site_id == site_id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(ReportOpenRepairCount)
+        .where(ReportOpenRepairCount.site_id == site_id)
+        .values(oldest_opened_at=oldest)
+    )
+
+
 async def _track_repair(
-    session: AsyncSession, device_id: int, event: DeviceEvent | BulkEvent, month: date
+    session: AsyncSession,
+    device_id: int,
+    event: DeviceEvent | BulkEvent,
+    month: date,
+    open_counts: Counter[int],
+    years: YearChanges,
 ) -> None:
+    """Open, move or close the device's open repair row.
+
+    Changes to the open repairs per site are added to `open_counts` (a site gets a key even
+    when its changes cancel out), and a closed repair's
+    turnaround to `years`, for the caller to write.
+    """
     was_open = event.from_state in REPAIR_STATES
     is_open = event.to_state in REPAIR_STATES
     if not was_open and is_open:
@@ -357,31 +397,41 @@ async def _track_repair(
             )
         )
         await session.flush()
-    elif was_open and is_open:
+        open_counts[event.site_id] += 1
+        return
+    if not was_open:
+        return
+    row = (
         await session.execute(
-            update(ReportOpenRepair)
-            .where(ReportOpenRepair.device_id == device_id)
-            .values(site_id=event.site_id)
+            select(ReportOpenRepair.site_id, ReportOpenRepair.opened_at).where(
+                ReportOpenRepair.device_id == device_id
+            )
         )
-    elif was_open:
-        opened_at = await session.scalar(
-            select(ReportOpenRepair.opened_at).where(ReportOpenRepair.device_id == device_id)
+    ).one_or_none()
+    if is_open:
+        if row is not None and row.site_id != event.site_id:
+            await session.execute(
+                update(ReportOpenRepair)
+                .where(ReportOpenRepair.device_id == device_id)
+                .values(site_id=event.site_id)
+            )
+            open_counts[row.site_id] -= 1
+            open_counts[event.site_id] += 1
+    elif row is None:
+        log.warning(
+            "repair closed without an open repair row; run `inventory report rebuild`",
+            extra={"device_id": device_id, "action": event.action},
         )
+    else:
         await session.execute(
             delete(ReportOpenRepair).where(ReportOpenRepair.device_id == device_id)
         )
-        if opened_at is None:
-            log.warning(
-                "repair closed without an open repair row; run `inventory report rebuild`",
-                extra={"device_id": device_id, "action": event.action},
-            )
-        elif event.action in TURNAROUND_ACTIONS:
-            key = {
-                "site_id": event.site_id,
-                "month": month,
-                "turnaround_days": turnaround_days(opened_at, event.occurred_at),
-            }
+        open_counts[row.site_id] -= 1
+        if event.action in TURNAROUND_ACTIONS:
+            days = turnaround_days(row.opened_at, event.occurred_at)
+            key = {"site_id": event.site_id, "month": month, "turnaround_days": days}
             await _add(session, ReportRepairTurnaround, key, "repair_count", 1)
+            years.add_turnaround(event.site_id, month, days)
 
 
 class SummaryBuilder:
@@ -471,16 +521,17 @@ def rebuild_site_model_counts(connection: Connection) -> None:
 
 
 def rebuild(
-    connection: Connection, zone: ZoneInfo | None = None, *, site_model_counts: bool = True
+    connection: Connection, zone: ZoneInfo | None = None, *, later_tables: bool = True
 ) -> None:
     """Recompute every summary row from the devices and their events.
 
     Runs on a synchronous connection inside the caller's transaction; from async code use
     `await connection.run_sync(rebuild)`. Reads the events once, in device order. Migration
-    0005 passes `site_model_counts=False` because that table comes with migration 0008.
+    0005 passes `later_tables=False`, because the tables of migrations 0008 to 0010 do not
+    exist yet at its revision.
     """
     zone = zone or district_zone()
-    if site_model_counts:
+    if later_tables:
         rebuild_site_model_counts(connection)
     for model in (
         ReportDeviceCount,
@@ -543,11 +594,18 @@ def rebuild(
         if len(rows) < _REBUILD_PAGE:
             break
         after = (rows[-1][0], rows[-1][1])
-    write_summary(connection, builder)
+    write_summary(connection, builder, later_tables=later_tables)
 
 
-def write_summary(connection: Connection, builder: SummaryBuilder) -> None:
-    """Insert the event-based summary rows that `builder` counted."""
+def write_summary(
+    connection: Connection, builder: SummaryBuilder, *, later_tables: bool = True
+) -> None:
+    """Insert the event-based summary rows that `builder` counted.
+
+    With `later_tables=False` the tables of migrations 0009 and 0010 are left alone, for
+    migration 0005. Otherwise they are recomputed: report_open_repair_counts from the
+    builder, and the fiscal-year tables from the monthly rows just inserted.
+    """
     _insert_chunks(
         connection,
         ReportStepCount.__table__,
@@ -586,3 +644,21 @@ def write_summary(connection: Connection, builder: SummaryBuilder) -> None:
             for device_id, (site_id, opened_at) in builder.open_repairs.items()
         ),
     )
+    if not later_tables:
+        return
+    connection.execute(delete(ReportOpenRepairCount.__table__))
+    open_counts: Counter[int] = Counter()
+    oldest: dict[int, datetime] = {}
+    for site_id, opened_at in builder.open_repairs.values():
+        open_counts[site_id] += 1
+        if site_id not in oldest or opened_at < oldest[site_id]:
+            oldest[site_id] = opened_at
+    _insert_chunks(
+        connection,
+        ReportOpenRepairCount.__table__,
+        (
+            {"site_id": site_id, "repair_count": count, "oldest_opened_at": oldest[site_id]}
+            for site_id, count in sorted(open_counts.items())
+        ),
+    )
+    rebuild_years(connection)
