@@ -131,7 +131,13 @@ class Database:
             read = self._compiled[statement] = CompiledRead(statement, self.engine.dialect)
         try:
             return await self._driver_pool.fetch(read, values)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            # Seen once on a pooled connection whose server process had been terminated.
+            asyncpg.InternalClientError,
+        ) as exc:
             raise DatabaseUnavailableError(_first_line(exc)) from exc
         except asyncpg.exceptions.OperatorInterventionError as exc:
             # The server is shutting down or not yet accepting connections.

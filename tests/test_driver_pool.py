@@ -15,7 +15,7 @@ from sqlalchemy import Select
 from inventory.accounts import service as accounts
 from inventory.accounts.service import create_token, create_user, login
 from inventory.config import Settings
-from inventory.db import Database
+from inventory.db import Database, DatabaseUnavailableError
 from inventory.devices import service as devices
 from inventory.devices.schemas import ActionRequest
 from inventory.devices.service import apply_action
@@ -128,3 +128,27 @@ async def test_concurrent_reads_each_get_their_own_rows(db: Database) -> None:
         *(db.fetch(devices._DEVICE_BY_TAG, asset_tag=tag, today=today) for tag in asked)
     )
     assert [rows[0].asset_tag for rows in found] == asked
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError("cannot switch to state 12; another operation is in progress"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        sqlite3.OperationalError("database is locked"),
+    ],
+)
+async def test_a_broken_read_connection_means_unavailable(
+    db: Database, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """What a dropped or confused connection raises becomes a 503, never a 500."""
+    await make_world(db)
+    pool = db._driver_pool
+    assert pool is not None
+
+    async def broken(*_args: Any) -> list[Any]:
+        raise error
+
+    monkeypatch.setattr(pool, "fetch", broken)
+    with pytest.raises(DatabaseUnavailableError):
+        await db.fetch(accounts._SITES_OF_USER, user_id=1)
