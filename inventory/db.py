@@ -78,11 +78,9 @@ class Database:
         # none, nor has an in-memory SQLite database, which another connection cannot see.
         self._driver_pool: DriverPool | None = None
         if pool and self.url.database not in (None, "", ":memory:"):
-            # Each aiosqlite connection runs in a thread of its own. Reads of a few pages
-            # gain nothing from a second one: with 32 clients, one connection served half
-            # as many lookups again as two, whose threads contend for the GIL.
-            size = 1 if self.is_sqlite else settings.db_pool_size
-            self._driver_pool = DriverPool(self.url, size, settings.sqlite_busy_timeout_ms)
+            self._driver_pool = DriverPool(
+                self.url, settings.db_pool_size, settings.sqlite_busy_timeout_ms
+            )
         self._compiled: dict[Select, CompiledRead] = {}
 
     def _create_engine(self, *, pool: bool) -> AsyncEngine:

@@ -106,9 +106,9 @@ async def test_read_connections_cannot_write(db: Database) -> None:
     assert pool is not None
     await db.fetch(accounts._SITES_OF_USER, user_id=1)
     if db.is_sqlite:
-        for connection in pool._sqlite:
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
-                await connection.execute("DELETE FROM sites")
+        assert pool._sqlite is not None
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await pool._sqlite.execute("DELETE FROM sites")
         return
     assert pool._postgres is not None
     async with pool._postgres.acquire() as connection:
@@ -138,10 +138,10 @@ async def test_concurrent_reads_each_get_their_own_rows(db: Database) -> None:
         sqlite3.OperationalError("database is locked"),
     ],
 )
-async def test_a_broken_read_connection_means_unavailable(
+async def test_read_connection_error_unavailable(
     db: Database, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
-    """What a dropped or confused connection raises becomes a 503, never a 500."""
+    """An error of a dropped or broken connection becomes DatabaseUnavailableError (a 503)."""
     await make_world(db)
     pool = db._driver_pool
     assert pool is not None

@@ -83,7 +83,8 @@ _rules: dict[BaseRouteHandler, str] = {}
 
 
 def enforce_access(scope: Scope, handler: BaseRouteHandler) -> None:
-    """Refuse a request that the route's access rule does not let through."""
+    """Raise NotAuthorizedException or PermissionDeniedException when the route's access
+    rule does not let the request's user through."""
     rule = _rules.get(handler)
     if rule is None:
         rule = _rules[handler] = access_rule(handler)
