@@ -357,10 +357,10 @@ class SummaryChanges:
 
 
 async def _update_oldest_repair(session: AsyncSession, site_id: int) -> None:
-    """Store when the site's oldest open repair was opened. The caller locks its count row first.
+    """Store when the site's oldest open repair was opened; the caller locks the count row first.
 
-    On PostgreSQL the count row's lock makes a concurrent repair change at the site wait,
-    and the minimum read after it sees that change once committed.
+    On PostgreSQL that lock makes a concurrent repair change at the same site wait, so the
+    minimum read after the lock includes that change once it is committed.
     """
     oldest = (
         select(func.min(ReportOpenRepair.opened_at))
