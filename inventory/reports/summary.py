@@ -391,24 +391,21 @@ async def _track_repair(
     was_open = event.from_state in REPAIR_STATES
     is_open = event.to_state in REPAIR_STATES
     if not was_open and is_open:
-        session.add(
-            ReportOpenRepair(
+        await session.execute(
+            insert(ReportOpenRepair).values(
                 device_id=device_id, site_id=event.site_id, opened_at=event.occurred_at
             )
         )
-        await session.flush()
         open_counts[event.site_id] += 1
         return
     if not was_open:
         return
-    row = (
-        await session.execute(
-            select(ReportOpenRepair.site_id, ReportOpenRepair.opened_at).where(
-                ReportOpenRepair.device_id == device_id
-            )
-        )
-    ).one_or_none()
     if is_open:
+        row = (
+            await session.execute(
+                select(ReportOpenRepair.site_id).where(ReportOpenRepair.device_id == device_id)
+            )
+        ).one_or_none()
         if row is not None and row.site_id != event.site_id:
             await session.execute(
                 update(ReportOpenRepair)
@@ -417,15 +414,23 @@ async def _track_repair(
             )
             open_counts[row.site_id] -= 1
             open_counts[event.site_id] += 1
-    elif row is None:
+        return
+    # The row is deleted and read in one statement, because closing a repair writes more
+    # summary rows than any other action.
+    row = (
+        await session.execute(
+            delete(ReportOpenRepair)
+            .where(ReportOpenRepair.device_id == device_id)
+            .returning(ReportOpenRepair.site_id, ReportOpenRepair.opened_at)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if row is None:
         log.warning(
             "repair closed without an open repair row; run `inventory report rebuild`",
             extra={"device_id": device_id, "action": event.action},
         )
     else:
-        await session.execute(
-            delete(ReportOpenRepair).where(ReportOpenRepair.device_id == device_id)
-        )
         open_counts[row.site_id] -= 1
         if event.action in TURNAROUND_ACTIONS:
             days = turnaround_days(row.opened_at, event.occurred_at)
