@@ -106,14 +106,50 @@ async def test_read_connections_cannot_write(db: Database) -> None:
     assert pool is not None
     await db.fetch(accounts._SITES_OF_USER, user_id=1)
     if db.is_sqlite:
-        assert pool._sqlite is not None
+        assert pool._inline is not None
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            await pool._sqlite.execute("DELETE FROM sites")
+            pool._inline.execute("DELETE FROM sites")
         return
     assert pool._postgres is not None
     async with pool._postgres.acquire() as connection:
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await connection.execute("DELETE FROM sites")
+
+
+async def test_locked_sqlite_read_moves_to_thread(db: Database) -> None:
+    """A read that finds the database locked goes on in aiosqlite's thread."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite only")
+    await make_world(db)
+    pool = db._driver_pool
+    assert pool is not None
+    await db.fetch(accounts._SITES_OF_USER, user_id=1)
+    assert pool._inline is not None
+    assert pool._sqlite is None
+
+    class LockedConnection:
+        """The inline connection as it fails while another process holds the lock."""
+
+        def __init__(self, code: int) -> None:
+            self.code = code
+
+        def execute(self, *_args: Any) -> Any:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code
+            raise error
+
+        def close(self) -> None:
+            pass
+
+    pool._inline = LockedConnection(sqlite3.SQLITE_BUSY)  # type: ignore[assignment]
+    sites = await db.fetch(accounts._SITES_OF_USER, user_id=1)
+    assert sites == []
+    assert pool._sqlite is not None
+
+    # Any other error reaches the caller.
+    pool._inline = LockedConnection(sqlite3.SQLITE_IOERR)
+    with pytest.raises(DatabaseUnavailableError, match="database is locked"):
+        await db.fetch(accounts._SITES_OF_USER, user_id=1)
 
 
 async def test_concurrent_reads_each_get_their_own_rows(db: Database) -> None:
