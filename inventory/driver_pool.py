@@ -93,8 +93,12 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 class DriverPool:
-    """Read-only driver connections of one worker, opened when first needed: one on SQLite,
-    a pool of at most `size` on PostgreSQL."""
+    """Read-only driver connections of one worker, opened when first needed.
+
+    On SQLite, one sqlite3 connection for reads on the event loop's thread, and one aiosqlite
+    connection for reads that find the database locked. On PostgreSQL, a pool of at most
+    `size` connections.
+    """
 
     def __init__(self, url: URL, size: int, busy_timeout_ms: int) -> None:
         self.url = url
@@ -148,7 +152,7 @@ class DriverPool:
         return list(await self._sqlite.execute_fetchall(sql, arguments))
 
     def _open_inline(self) -> sqlite3.Connection:
-        # check_same_thread is off because close() may run on another thread than the reads.
+        # check_same_thread is off because close() may run on a thread other than the reads'.
         connection = sqlite3.connect(
             self.url.database or "",
             timeout=INLINE_BUSY_TIMEOUT_S,
