@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import inventory.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from alembic import context
 from inventory.config import get_settings
+from inventory.migrations import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -29,6 +30,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot alter most columns in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

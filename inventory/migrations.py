@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic.config import Config
@@ -13,6 +14,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alembic import command
 from inventory.config import PROJECT_ROOT
+
+# Foreign keys that a PostgreSQL database checks with triggers, once per statement, instead
+# of with constraints (revision 0011 explains why). The models still declare them, SQLite
+# keeps them as constraints, and comparing the models with a PostgreSQL schema skips them.
+TRIGGER_CHECKED_KEYS = frozenset(
+    {
+        "fk_devices_model_id_device_models",
+        "fk_devices_site_id_sites",
+        "fk_device_events_device_id_devices",
+        "fk_device_events_site_id_sites",
+        "fk_device_events_technician_id_technicians",
+        "fk_device_events_actor_user_id_users",
+        "fk_warranty_coverages_device_id_devices",
+    }
+)
+
+
+def include_object(dialect_name: str) -> Callable[..., bool]:
+    """Return Alembic's `include_object` hook for comparing the models with a database."""
+
+    def include(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        return not (
+            dialect_name == "postgresql"
+            and type_ == "foreign_key_constraint"
+            and name in TRIGGER_CHECKED_KEYS
+        )
+
+    return include
 
 
 def alembic_config(database_url: str | None = None) -> Config:

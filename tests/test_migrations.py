@@ -18,11 +18,14 @@ from sqlmodel import SQLModel
 from inventory.app import create_app
 from inventory.config import Settings
 from inventory.db import Database, DatabaseNotMigratedError
-from inventory.migrations import downgrade, head_revision, upgrade_async
+from inventory.migrations import downgrade, head_revision, include_object, upgrade_async
 
 
 def _differences(connection) -> list:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_object": include_object(connection.dialect.name)},
+    )
     return compare_metadata(context, SQLModel.metadata)
 
 
