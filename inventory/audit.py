@@ -63,8 +63,12 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 _encode_string = json.encoder.encode_basestring
 
 
-def _encode(value: Any) -> str:
-    """Encode one column's value as it appears inside event_hash's JSON text."""
+def encode_value(value: Any) -> str:
+    """Encode one column's value as it appears inside event_hash's JSON text.
+
+    The text of a document (an event's data) is valid JSON of the same value, so a writer
+    may store it as the column's value too.
+    """
     if value is None:
         return "null"
     kind = type(value)
@@ -102,18 +106,23 @@ class EventHasher:
                 self._slots.append(position[name])
                 text = ""
             else:
-                text += _encode(shared.get(name))
+                text += encode_value(shared.get(name))
         self._pieces.append(text + '},"prev":')
         self._count = len(varying)
 
     def hash(self, prev_hash: str | None, values: Sequence[Any]) -> str:
         """Return the event's hex SHA-256, given the varying columns in their order."""
-        if len(values) != self._count:
-            raise ValueError(f"expected {self._count} varying values, got {len(values)}")
+        return self.hash_encoded(prev_hash, [encode_value(value) for value in values])
+
+    def hash_encoded(self, prev_hash: str | None, encoded: Sequence[str]) -> str:
+        """Return the event's hex SHA-256, given the `encode_value` texts of the varying
+        columns in their order."""
+        if len(encoded) != self._count:
+            raise ValueError(f"expected {self._count} varying values, got {len(encoded)}")
         parts: list[str] = []
         for piece, slot in zip(self._pieces, self._slots, strict=False):
             parts.append(piece)
-            parts.append(_encode(values[slot]))
+            parts.append(encoded[slot])
         parts.append(self._pieces[-1])
         parts.append("null" if prev_hash is None else _encode_string(prev_hash))
         parts.append("}")

@@ -209,10 +209,11 @@ async def _wait_for_import_writing(
 ) -> None:
     """Return once the import's transaction is writing; fail if it ends or never starts.
 
-    On PostgreSQL the import has drawn the device ids of its second chunk from the
-    sequence, which other transactions see before it commits, so its first chunk is
-    written. On SQLite its transaction has held the write lock for a second without a
-    break, which an action does for a few milliseconds.
+    On PostgreSQL the import has drawn the device ids of its third chunk from the
+    sequence, which other transactions see before it commits. The lookups that draw them
+    run behind the first chunk's writes, so that chunk is written. On SQLite its
+    transaction has held the write lock for a second without a break, which an action does
+    for a few milliseconds.
     """
     url = make_url(database_url)
     deadline = time.monotonic() + timeout_s
@@ -239,7 +240,7 @@ async def _wait_for_import_writing(
             fleet_ids = await connection.fetchval("SELECT max(id) FROM devices")
             sequence = "SELECT last_value FROM devices_id_seq"
             while time.monotonic() < deadline and not upload.done():
-                if await connection.fetchval(sequence) > fleet_ids + CHUNK_ROWS:
+                if await connection.fetchval(sequence) > fleet_ids + 2 * CHUNK_ROWS:
                     return
                 await asyncio.sleep(0.05)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from inventory.db import Database
 from inventory.devices.audit import verify_chains
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import get_device
-from inventory.errors import InvalidInputError
+from inventory.errors import ConflictError, InvalidInputError
 from inventory.escalations.models import WarrantyCoverage
+from inventory.imports.bulk import BulkWriter
 from inventory.imports.devices import DeviceImportOptions, import_devices
 from inventory.imports.directory import import_sites, import_technicians
 from inventory.imports.reading import open_bytes, open_path
@@ -369,3 +371,105 @@ async def test_unreadable_line_after_written_chunks(db: Database, monkeypatch) -
     assert await _count(db, Device) == 0
     assert await _count(db, DeviceEvent) == 0
     assert await _count(db, WarrantyCoverage) == 0
+
+
+async def test_chunks_written_behind_their_checks(db: Database, monkeypatch) -> None:
+    # A chunk is checked while the chunk before it is still being written, so each chunk's
+    # rows must be written once, under their own ids, whatever the chunk sizes.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    lines = [
+        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,2024-08-01,2027-07-31,\n"
+        for number in range(1, 10)
+    ]
+    lines.insert(4, "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 4,,,\n")
+    report, rows = await _import(db, GENERIC + "".join(lines), update_by="tag")
+    assert report.committed, report.text()
+    assert [row.outcome for row in rows].count("created") == 9
+    assert report.counts["updated"] == 1
+    async with db.read() as session:
+        created = list(
+            await session.execute(
+                select(Device.id, Device.asset_tag, DeviceEvent.data)
+                .join(DeviceEvent, DeviceEvent.device_id == Device.id)
+                .where(DeviceEvent.action == "import")
+            )
+        )
+    assert len(created) == 9
+    assert len({device_id for device_id, _, _ in created}) == 9
+    for _, tag, data in created:
+        number = int(tag[-2:])
+        assert data["line"] == number + 1 + (number >= 5), (tag, data)
+        assert data["serial_number"] == f"SN{number}"
+    assert await _count(db, WarrantyCoverage) == 10
+    audit = await verify_chains(db)
+    assert audit.ok
+    assert audit.checked == 11
+
+
+async def test_tag_given_up_by_an_update_is_free_in_the_next_chunk(
+    db: Database, monkeypatch
+) -> None:
+    # The next chunk's lookups ran before the update was written; they are run again, so
+    # the old tag is found free rather than taken by the updated device.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    await receive(db, "000900", serial="SN900")
+    text = GENERIC + (
+        "000901,SN900,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000101,SN101,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000900,SN950,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text, update_by="serial")
+    assert report.committed, report.text()
+    assert [row.outcome for row in rows] == ["updated", "created", "created"]
+    assert (await get_device(db, "000901")).serial_number == "SN900"
+    assert (await get_device(db, "000900")).serial_number == "SN950"
+
+
+async def test_failed_write_behind_later_checks_leaves_nothing(db: Database, monkeypatch) -> None:
+    # A write fails while later chunks are read and checked: the import stops with that
+    # failure and the whole transaction is rolled back.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    writes = 0
+    insert = BulkWriter.insert
+
+    async def failing_insert(self, table, columns, rows):
+        nonlocal writes
+        writes += 1
+        if writes == 4:
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: devices.asset_tag")
+        await insert(self, table, columns, rows)
+
+    monkeypatch.setattr(BulkWriter, "insert", failing_insert)
+    lines = [
+        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,2024-08-01,2027-07-31,\n"
+        for number in range(1, 10)
+    ]
+    with pytest.raises(ConflictError, match=r"devices\.asset_tag"):
+        await _import(db, GENERIC + "".join(lines))
+    assert writes == 4
+    assert await _count(db, Device) == 0
+    assert await _count(db, DeviceEvent) == 0
+    assert await _count(db, WarrantyCoverage) == 0
+
+
+async def test_duplicates_of_a_chunk_not_yet_written(db: Database, monkeypatch) -> None:
+    # The second chunk's lookups run before the first chunk is written, so its duplicates
+    # of the first chunk are found from memory.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    text = GENERIC + (
+        "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000102,SN2,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000103,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000102,SN4,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    report, rows = await _import(db, text)
+    assert [row.outcome for row in rows] == ["created", "created", "rejected", "rejected"]
+    assert rows[2].reasons == ("serial number 'SN1' is also on line 2.",)
+    assert rows[3].reasons == ("asset tag '000102' is also on line 3.",)
+    assert not report.committed
+    assert await _count(db, Device) == 0

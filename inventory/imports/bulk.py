@@ -117,6 +117,8 @@ class BulkWriter:
         self.is_sqlite = is_sqlite
         # Name of the PostgreSQL sequence behind devices.id, looked up on first use.
         self._device_sequence: str | None = None
+        # On SQLite, the next free device id, once read.
+        self._next_device_id: int | None = None
 
     # Converters of values to what the driver takes, applied while rows are built so that
     # `insert` passes them on untouched.
@@ -129,10 +131,6 @@ class BulkWriter:
             return value
         return _iso_day(value)
 
-    @staticmethod
-    def document(value: dict[str, Any]) -> str:
-        return json.dumps(value)
-
     async def _driver(self) -> Any:
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
@@ -142,13 +140,20 @@ class BulkWriter:
         """Reserve `count` new device ids.
 
         On SQLite the transaction holds the write lock from its start, so the ids above the
-        largest one are free. On PostgreSQL they come from the table's sequence.
+        largest one are free, and ids drawn earlier need not be written yet. On PostgreSQL
+        they come from the table's sequence.
         """
         if count == 0:
             return []
         if self.is_sqlite:
-            largest = await self.session.scalar(text("SELECT coalesce(max(id), 0) FROM devices"))
-            return list(range(int(largest or 0) + 1, int(largest or 0) + 1 + count))
+            if self._next_device_id is None:
+                largest = await self.session.scalar(
+                    text("SELECT coalesce(max(id), 0) FROM devices")
+                )
+                self._next_device_id = int(largest or 0) + 1
+            first = self._next_device_id
+            self._next_device_id += count
+            return list(range(first, first + count))
         if self._device_sequence is None:
             self._device_sequence = await self.session.scalar(
                 text("SELECT pg_get_serial_sequence('devices', 'id')")

@@ -2,8 +2,12 @@
 rejected, and nothing is written unless no row is rejected.
 
 The file is read in chunks. Each chunk is checked against the rows before it and against the
-database, then written through BulkWriter while the transaction stays open, and the rows of
-the next chunk are parsed while it is written. Once a row is rejected, later chunks are only
+database, and its rows are built and handed to the database while the next chunks are read
+and checked. The database steps (the lookups of a chunk, its writes, the rare queries of a
+check) run one after another on the transaction's connection, in the order they were asked
+for (`_Turns`). The lookups of a chunk are asked for before the writes of the chunk before
+it, so that they are done when the chunk is checked; the rows of that chunk, not yet in the
+database then, are checked from memory. Once a row is rejected, later chunks are only
 checked, so the report still covers every row, and the transaction is rolled back at the
 end. A process killed halfway leaves an uncommitted transaction, which the database
 discards.
@@ -16,12 +20,13 @@ import getpass
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import any_, func, literal, select
@@ -30,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.principal import Principal, Role
-from inventory.audit import EventHasher
+from inventory.audit import EventHasher, encode_value
 from inventory.db import Database
 from inventory.devices import service as device_service
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
@@ -63,7 +68,7 @@ log = logging.getLogger(__name__)
 _model_key = lru_cache(maxsize=4096)(device_service.model_match_key)
 _name_key = lru_cache(maxsize=4096)(device_service.normalize_name)
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 10_000
 # Bulk rows go through the driver, so its own constraint errors arrive unwrapped.
 _INTEGRITY_ERRORS = (
     IntegrityError,
@@ -133,12 +138,31 @@ class _Context:
     # import for the rows after its first rejected one. Only a written import stays flat.
     seen_tags: dict[str, int] = field(default_factory=dict)
     seen_serials: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Tags and serial keys of the last chunks handed to the database. A chunk's lookups run
+    # before the chunk before it is written, so they cannot find its rows.
+    recent: deque[tuple[dict[str, int], dict[tuple[str, str], int]]] = field(
+        default_factory=lambda: deque(maxlen=2)
+    )
+    # For each chunk handed to the database, in order, whether it updates devices.
+    writes: list[bool] = field(default_factory=list)
     # Id ranges of the devices this import created, and the devices it updated with the line.
     created_ranges: list[tuple[int, int]] = field(default_factory=list)
     updated_lines: dict[int, int] = field(default_factory=dict)
 
     def created_here(self, device_id: int) -> bool:
         return any(low <= device_id <= high for low, high in self.created_ranges)
+
+    def earlier_tag(self, tag: str) -> int | None:
+        for tags, _ in self.recent:
+            if tag in tags:
+                return tags[tag]
+        return self.seen_tags.get(tag)
+
+    def earlier_serial(self, key: tuple[str, str]) -> int | None:
+        for _, serials in self.recent:
+            if key in serials:
+                return serials[key]
+        return self.seen_serials.get(key)
 
     new_models: list[str] = field(default_factory=list)
     next_model_id: int = -1
@@ -148,8 +172,9 @@ class _Context:
 
 # A chunk's rows as (line, checked row or None, key, problems).
 _Parsed = list[tuple[int, DeviceRow | None, str, list[str]]]
-# Rows parsed between two turns of the event loop while a chunk is written beside them.
-_PARSE_SLICE_ROWS = 200
+# Rows parsed or built between two turns of the event loop, so that a database step waiting
+# to send its next statement gets to it within a few milliseconds.
+_SLICE_ROWS = 200
 
 
 def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser) -> _Parsed:
@@ -159,39 +184,72 @@ def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser)
 
 
 async def _parse_chunk_beside(
-    rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser, write: asyncio.Task[None]
+    rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser
 ) -> _Parsed:
-    """Read and check the next chunk while `write` sends the previous one.
+    """Read and check the next chunk while database steps run.
 
-    The rows are parsed in slices with a turn of the event loop between them, so the write
+    The rows are parsed in slices with a turn of the event loop between them, so a write
     sends each statement as soon as the database has finished the one before. PostgreSQL
     runs the statements in its own process and aiosqlite in its own thread, so parsing and
-    writing can use two cores at once. If parsing fails, the write is awaited first, so the
-    session is idle again when the transaction is rolled back.
+    writing can use two cores at once.
     """
     parse = parser.parse
     parsed: _Parsed = []
-    try:
-        while len(parsed) < CHUNK_ROWS:
-            size = min(_PARSE_SLICE_ROWS, CHUNK_ROWS - len(parsed))
-            part = [(line, *parse(line, cells)) for line, cells in islice(rows, size)]
-            if not part:
-                break
-            parsed.extend(part)
-            await asyncio.sleep(0)
-    except BaseException:
-        await _settle(write)
-        raise
+    while len(parsed) < CHUNK_ROWS:
+        size = min(_SLICE_ROWS, CHUNK_ROWS - len(parsed))
+        part = [(line, *parse(line, cells)) for line, cells in islice(rows, size)]
+        if not part:
+            break
+        parsed.extend(part)
+        await asyncio.sleep(0)
     return parsed
 
 
-async def _settle(task: asyncio.Task[None]) -> None:
-    """Wait for a database task beside one that failed, so the session is idle again when
-    the transaction is rolled back. The failure in hand is the one raised, so the task's
-    own error is only retrieved, which keeps asyncio from logging it."""
-    await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()
+_T = TypeVar("_T")
+
+
+class _Turns:
+    """Runs the import's database steps one at a time, in the order they were asked for.
+
+    The transaction's connection takes one statement at a time. A step asked for while
+    others wait starts when the last of them ends; if that one failed, the step raises its
+    error instead, so every later step, and whoever awaits it, sees the first failure.
+    """
+
+    def __init__(self) -> None:
+        self._last: asyncio.Task[Any] | None = None
+
+    def start(self, step: Callable[[], Awaitable[_T]]) -> asyncio.Task[_T]:
+        previous = self._last
+
+        async def run() -> _T:
+            if previous is not None:
+                await asyncio.wait([previous])
+                if previous.cancelled():
+                    raise asyncio.CancelledError
+                error = previous.exception()
+                if error is not None:
+                    raise error
+            return await step()
+
+        task = asyncio.create_task(run())
+        self._last = task
+        return task
+
+    async def run(self, step: Callable[[], Awaitable[_T]]) -> _T:
+        return await self.start(step)
+
+    async def settle(self) -> None:
+        """Wait for every step asked for, so the connection is idle for the rollback.
+
+        A failure in hand is the one raised, so the last step's own error is only
+        retrieved, which keeps asyncio from logging it.
+        """
+        last = self._last
+        if last is not None:
+            await asyncio.wait([last])
+            if not last.cancelled():
+                last.exception()
 
 
 async def _acting(
@@ -297,7 +355,61 @@ async def _existing_devices(
     return [_Existing(*row) for row in rows]
 
 
-async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) -> int:
+@dataclass
+class _Found:
+    """What the database holds of one chunk's rows, and ids for the devices it may create."""
+
+    by_tag: dict[str, _Existing]
+    by_serial: dict[tuple[str, str], _Existing]
+    ids: list[int]
+    # Chunks handed to the database before these lookups were asked for.
+    writes_before: int
+
+
+async def _look_up(
+    session: AsyncSession,
+    context: _Context,
+    writer: BulkWriter,
+    parsed: _Parsed,
+    writes_before: int,
+    new_ids: bool,
+) -> _Found:
+    """Find the devices a chunk's rows name, by asset tag and by serial number.
+
+    With `new_ids`, ids are also drawn for the rows that name no device, which are the most
+    the chunk can create.
+    """
+    rows = [row for _, row, _, _ in parsed if row is not None]
+    by_tag = {
+        device.asset_tag: device
+        for device in await _existing_devices(
+            session, Device.asset_tag, sorted({row.asset_tag for row in rows}), context.is_sqlite
+        )
+    }
+    serials = await _existing_devices(
+        session,
+        Device.serial_number,
+        sorted({row.serial_number for row in rows}),
+        context.is_sqlite,
+    )
+    ids: list[int] = []
+    if new_ids:
+        known_serials = {device.serial_number for device in serials}
+        unknown = sum(
+            1
+            for row in rows
+            if row.asset_tag not in by_tag and row.serial_number not in known_serials
+        )
+        ids = await writer.allocate_device_ids(unknown)
+    return _Found(
+        by_tag=by_tag,
+        by_serial={(device.manufacturer_key, device.serial_number): device for device in serials},
+        ids=ids,
+        writes_before=writes_before,
+    )
+
+
+async def _model_id(session: AsyncSession, turns: _Turns, context: _Context, row: DeviceRow) -> int:
     """Return the row's model id, creating the model the first time it is named."""
     key = _model_key(row.manufacturer, row.model)
     known = context.models.get(key)
@@ -317,7 +429,7 @@ async def _model_id(session: AsyncSession, context: _Context, row: DeviceRow) ->
             end_of_support_precision="day" if row.end_of_support else None,
         )
         session.add(model)
-        await session.flush()
+        await turns.run(session.flush)
         assert model.id is not None
         model_id = model.id
     context.models[key] = (model_id, row.manufacturer)
@@ -358,7 +470,9 @@ def _written_earlier(context: _Context, device_id: int) -> bool:
     return context.created_here(device_id) or device_id in context.updated_lines
 
 
-async def _line_of(session: AsyncSession, context: _Context, device_id: int) -> int | None:
+async def _line_of(
+    session: AsyncSession, turns: _Turns, context: _Context, device_id: int
+) -> int | None:
     """Return the file line that created or updated a device earlier in this import.
 
     None when the device is not this import's: on PostgreSQL another writer's device may
@@ -366,11 +480,10 @@ async def _line_of(session: AsyncSession, context: _Context, device_id: int) -> 
     """
     if device_id in context.updated_lines:
         return context.updated_lines[device_id]
-    data = await session.scalar(
-        select(DeviceEvent.data).where(
-            DeviceEvent.device_id == device_id, DeviceEvent.sequence == 1
-        )
+    query = select(DeviceEvent.data).where(
+        DeviceEvent.device_id == device_id, DeviceEvent.sequence == 1
     )
+    data = await turns.run(partial(session.scalar, query))
     return (data or {}).get("line")
 
 
@@ -398,36 +511,24 @@ def _changes(
 
 async def _plan_chunk(
     session: AsyncSession,
+    turns: _Turns,
     context: _Context,
     parsed: _Parsed,
+    found: _Found,
     report: ImportReport,
 ) -> _Planned:
-    rows = [row for _, row, _, _ in parsed if row is not None]
-    by_tag = {
-        device.asset_tag: device
-        for device in await _existing_devices(
-            session,
-            Device.asset_tag,
-            sorted({row.asset_tag for row in rows}),
-            context.is_sqlite,
-        )
-    }
-    by_serial: dict[tuple[str, str], _Existing] = {
-        (device.manufacturer_key, device.serial_number): device
-        for device in await _existing_devices(
-            session,
-            Device.serial_number,
-            sorted({row.serial_number for row in rows}),
-            context.is_sqlite,
-        )
-    }
-
+    by_tag = found.by_tag
+    by_serial = found.by_serial
     planned = _Planned()
     local_tags = planned.tags
     local_serials = planned.serials
     update_by = context.options.update_by
     file_site = context.options.site.strip() if context.options.site else None
-    for line, row, key, problems in parsed:
+    for number, (line, row, key, problems) in enumerate(parsed, start=1):
+        if number % _SLICE_ROWS == 0:
+            # A turn of the event loop lets a write of an earlier chunk send its next
+            # statement.
+            await asyncio.sleep(0)
         if row is None:
             report.add(RowResult(line, key, REJECTED, tuple(problems)))
             continue
@@ -447,18 +548,18 @@ async def _plan_chunk(
             manufacturer_key = _name_key(known_model[1])
         serial_key = (manufacturer_key, row.serial_number)
 
-        earlier_tag = local_tags.get(row.asset_tag) or context.seen_tags.get(row.asset_tag)
-        earlier_serial = local_serials.get(serial_key) or context.seen_serials.get(serial_key)
+        earlier_tag = local_tags.get(row.asset_tag) or context.earlier_tag(row.asset_tag)
+        earlier_serial = local_serials.get(serial_key) or context.earlier_serial(serial_key)
         same_tag = by_tag.get(row.asset_tag)
         same_serial = by_serial.get(serial_key)
         # A device this import wrote or updated earlier is an earlier line of the file.
         if same_tag is not None and _written_earlier(context, same_tag.id):
-            line_before = await _line_of(session, context, same_tag.id)
+            line_before = await _line_of(session, turns, context, same_tag.id)
             if line_before is not None:
                 earlier_tag = earlier_tag or line_before
                 same_tag = None
         if same_serial is not None and _written_earlier(context, same_serial.id):
-            line_before = await _line_of(session, context, same_serial.id)
+            line_before = await _line_of(session, turns, context, same_serial.id)
             if line_before is not None:
                 earlier_serial = earlier_serial or line_before
                 same_serial = None
@@ -506,7 +607,7 @@ async def _plan_chunk(
         if known_model is not None:
             model_id = known_model[0]
         else:
-            model_id = await _model_id(session, context, row)
+            model_id = await _model_id(session, turns, context, row)
         if target is None:
             planned.creates.append((row, model_id, site_id, manufacturer_key, coverage))
             report.add(RowResult(line, key, CREATED))
@@ -547,7 +648,6 @@ class _EventRows:
         )
         self.request_id = request_id_var.get()
         self.stored_now = writer.instant(context.now)
-        self.document = writer.document
         self.hasher = EventHasher(
             {
                 "action": action,
@@ -576,9 +676,22 @@ class _EventRows:
         data: dict[str, Any],
         prev_hash: str | None,
     ) -> tuple:
-        """Return the values of EVENT_COLUMNS for one event."""
-        digest = self.hasher.hash(
-            prev_hash, (device_id, sequence, from_state, to_state, site_id, notes, data)
+        """Return the values of EVENT_COLUMNS for one event.
+
+        The data document is stored as the JSON text the hash covers, so it is encoded once.
+        """
+        document = encode_value(data)
+        digest = self.hasher.hash_encoded(
+            prev_hash,
+            (
+                int.__repr__(device_id),
+                int.__repr__(sequence),
+                encode_value(from_state),
+                encode_value(to_state),
+                int.__repr__(site_id),
+                encode_value(notes),
+                document,
+            ),
         )
         now = self.stored_now
         return (
@@ -593,7 +706,7 @@ class _EventRows:
             now,
             now,
             notes,
-            self.document(data),
+            document,
             self.request_id,
             None,
             prev_hash,
@@ -618,16 +731,38 @@ def _coverage_row(
     )
 
 
-async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planned) -> None:
-    ids = await writer.allocate_device_ids(len(planned.creates))
-    if ids:
-        context.created_ranges.append((min(ids), max(ids)))
+@dataclass
+class _Batch:
+    """The rows of the devices one chunk creates, built before they are written."""
+
+    devices: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+    coverages: list[tuple] = field(default_factory=list)
+
+
+async def _build_creates(
+    writer: BulkWriter, context: _Context, planned: _Planned, ids: list[int]
+) -> _Batch:
+    """Build the device, import event and warranty coverage rows of the devices created.
+
+    A turn of the event loop every few hundred rows lets the database steps proceed.
+    """
+    batch = _Batch()
+    if not planned.creates:
+        return batch
+    ids = ids[: len(planned.creates)]
+    context.created_ranges.append((ids[0], ids[-1]))
     now = writer.instant(context.now)
     day = writer.day
-    devices = []
-    for device_id, (row, model_id, site_id, manufacturer_key, coverage) in zip(
-        ids, planned.creates, strict=True
+    event_rows = _EventRows(context, writer, "import")
+    actor = context.actor_name
+    source = context.source
+    format_name = context.format_name
+    devices, events, coverages = batch.devices, batch.events, batch.coverages
+    for number, (device_id, (row, model_id, site_id, manufacturer_key, coverage)) in enumerate(
+        zip(ids, planned.creates, strict=True), start=1
     ):
+        state = row.state.value if row.state is not None else _RECEIVED
         devices.append(
             (
                 device_id,
@@ -636,7 +771,7 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 manufacturer_key,
                 model_id,
                 site_id,
-                row.state.value if row.state is not None else _RECEIVED,
+                state,
                 row.room,
                 row.assignee,
                 day(row.purchase_date),
@@ -649,42 +784,6 @@ async def _write_creates(writer: BulkWriter, context: _Context, planned: _Planne
                 now,
             )
         )
-    # The events are built and hashed while the database inserts the devices.
-    insert_devices = asyncio.create_task(writer.insert("devices", DEVICE_COLUMNS, devices))
-    try:
-        events, coverages = await _creation_events(writer, context, planned, devices)
-    except BaseException:
-        await _settle(insert_devices)
-        raise
-    await insert_devices
-    await writer.insert("device_events", EVENT_COLUMNS, events)
-    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, coverages)
-    context.summary.add_new_devices(
-        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
-        occurred_at=context.now,
-        technician_id=context.technician.id,
-        action="import",
-    )
-
-
-async def _creation_events(
-    writer: BulkWriter, context: _Context, planned: _Planned, devices: list[tuple]
-) -> tuple[list[tuple], list[tuple]]:
-    """Build the import event and warranty coverage rows of the devices being created.
-
-    A turn of the event loop every few hundred rows lets the device insert running beside
-    this proceed.
-    """
-    event_rows = _EventRows(context, writer, "import")
-    now = event_rows.stored_now
-    actor = context.actor_name
-    source = context.source
-    format_name = context.format_name
-    events, coverages = [], []
-    for number, (device, (row, _model_id, site_id, _key, coverage)) in enumerate(
-        zip(devices, planned.creates, strict=True), start=1
-    ):
-        device_id = device[0]
         data: dict[str, Any] = {
             "serial_number": row.serial_number,
             "manufacturer": row.manufacturer,
@@ -700,7 +799,7 @@ async def _creation_events(
                 device_id=device_id,
                 sequence=1,
                 from_state=None,
-                to_state=device[6],
+                to_state=state,
                 site_id=site_id,
                 notes=row.notes,
                 data=data,
@@ -709,9 +808,15 @@ async def _creation_events(
         )
         if coverage is not None:
             coverages.append(_coverage_row(device_id, coverage, writer, now, actor))
-        if number % _PARSE_SLICE_ROWS == 0:
+        if number % _SLICE_ROWS == 0:
             await asyncio.sleep(0)
-    return events, coverages
+    context.summary.add_new_devices(
+        ((device[0], device[5], device[6], device[4], device[12]) for device in devices),
+        occurred_at=context.now,
+        technician_id=context.technician.id,
+        action="import",
+    )
+    return batch
 
 
 async def _last_hashes(
@@ -837,12 +942,83 @@ async def _mark_reserved(
 
 
 async def _write_chunk(
-    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned
+    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned, batch: _Batch
 ) -> None:
-    await _write_creates(writer, context, planned)
+    await writer.insert("devices", DEVICE_COLUMNS, batch.devices)
+    await writer.insert("device_events", EVENT_COLUMNS, batch.events)
+    await writer.insert("warranty_coverages", COVERAGE_COLUMNS, batch.coverages)
     await _write_updates(session, writer, context, planned)
     await _mark_reserved(session, writer, context, planned)
-    context.updated_lines.update(planned.updated_lines)
+
+
+async def _import_rows(
+    session: AsyncSession,
+    turns: _Turns,
+    writer: BulkWriter,
+    context: _Context,
+    rows: Iterator[tuple[int, list[Any]]],
+    parser: DeviceRowParser,
+    report: ImportReport,
+    progress: Callable[[int, bool], None] | None,
+) -> None:
+    """Check every chunk of `rows` and hand the chunks to the database while none is rejected.
+
+    Two chunks are read ahead: while the database writes chunk n, chunk n+1 is checked with
+    lookups that ran before that write, and the lookups of chunk n+2 wait behind it.
+    """
+    dry_run = context.options.dry_run
+
+    def look_up(parsed: _Parsed) -> asyncio.Task[_Found] | None:
+        if not parsed:
+            return None
+        step = partial(
+            _look_up,
+            session,
+            context,
+            writer,
+            parsed,
+            len(context.writes),
+            not dry_run and not report.counts[REJECTED],
+        )
+        return turns.start(step)
+
+    parsed = _parse_chunk(rows, parser)
+    lookup = look_up(parsed)
+    ahead = _parse_chunk(rows, parser)
+    ahead_lookup = look_up(ahead)
+    while parsed:
+        assert lookup is not None
+        found = await lookup
+        if any(context.writes[found.writes_before :]):
+            # A chunk written since these lookups ran changed devices they may have found,
+            # so they are run again behind that write.
+            found = await turns.run(
+                partial(
+                    _look_up,
+                    session,
+                    context,
+                    writer,
+                    parsed,
+                    len(context.writes),
+                    not report.counts[REJECTED],
+                )
+            )
+        planned = await _plan_chunk(session, turns, context, parsed, found, report)
+        written = not dry_run and not report.counts[REJECTED]
+        if written:
+            batch = await _build_creates(writer, context, planned, found.ids)
+            context.updated_lines.update(planned.updated_lines)
+            context.recent.append((planned.tags, planned.serials))
+            context.writes.append(bool(planned.updates))
+            turns.start(partial(_write_chunk, session, writer, context, planned, batch))
+        else:
+            context.seen_tags.update(planned.tags)
+            context.seen_serials.update(planned.serials)
+        if progress is not None:
+            progress(len(parsed), written)
+        further = await _parse_chunk_beside(rows, parser)
+        parsed, lookup = ahead, ahead_lookup
+        ahead, ahead_lookup = further, look_up(further)
 
 
 async def import_devices(
@@ -889,22 +1065,13 @@ async def import_devices(
         async with db.write() as session:
             context = await _load_context(session, db, options, actor, fmt.name, source)
             writer = BulkWriter(session, db.is_sqlite)
-            rows = iter(table.rows)
-            parsed = _parse_chunk(rows, parser)
-            while parsed:
-                planned = await _plan_chunk(session, context, parsed, report)
-                written = not options.dry_run and not report.counts[REJECTED]
-                if not written:
-                    context.seen_tags.update(planned.tags)
-                    context.seen_serials.update(planned.serials)
-                    next_parsed = _parse_chunk(rows, parser)
-                else:
-                    write = asyncio.create_task(_write_chunk(session, writer, context, planned))
-                    next_parsed = await _parse_chunk_beside(rows, parser, write)
-                    await write
-                if progress is not None:
-                    progress(len(parsed), written)
-                parsed = next_parsed
+            turns = _Turns()
+            try:
+                await _import_rows(
+                    session, turns, writer, context, iter(table.rows), parser, report, progress
+                )
+            finally:
+                await turns.settle()
             report.new_models = context.new_models
             if options.dry_run or report.counts[REJECTED]:
                 raise _Rollback
