@@ -942,13 +942,20 @@ async def _mark_reserved(
 
 
 async def _write_chunk(
-    session: AsyncSession, writer: BulkWriter, context: _Context, planned: _Planned, batch: _Batch
+    session: AsyncSession,
+    writer: BulkWriter,
+    context: _Context,
+    planned: _Planned,
+    batch: _Batch,
+    written: Callable[[], None] | None,
 ) -> None:
     await writer.insert("devices", DEVICE_COLUMNS, batch.devices)
     await writer.insert("device_events", EVENT_COLUMNS, batch.events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, batch.coverages)
     await _write_updates(session, writer, context, planned)
     await _mark_reserved(session, writer, context, planned)
+    if written is not None:
+        written()
 
 
 async def _import_rows(
@@ -1010,12 +1017,14 @@ async def _import_rows(
             context.updated_lines.update(planned.updated_lines)
             context.recent.append((planned.tags, planned.serials))
             context.writes.append(bool(planned.updates))
-            turns.start(partial(_write_chunk, session, writer, context, planned, batch))
+            # Progress counts the chunk once its rows are in the open transaction.
+            done = None if progress is None else partial(progress, len(parsed), True)
+            turns.start(partial(_write_chunk, session, writer, context, planned, batch, done))
         else:
             context.seen_tags.update(planned.tags)
             context.seen_serials.update(planned.serials)
-        if progress is not None:
-            progress(len(parsed), written)
+            if progress is not None:
+                progress(len(parsed), False)
         further = await _parse_chunk_beside(rows, parser)
         parsed, lookup = ahead, ahead_lookup
         ahead, ahead_lookup = further, look_up(further)
@@ -1033,8 +1042,9 @@ async def import_devices(
 ) -> ImportReport:
     """Import the devices of `table` in one transaction and return the report of every row.
 
-    `progress` is called after each chunk with the number of rows in it and whether they
-    were written to the open transaction.
+    `progress` is called for each chunk with the number of rows in it and whether they were
+    written to the open transaction: after the writes for a written chunk, after the
+    checks for one that is not written.
     """
     if options.update_by not in (None, "tag", "serial"):
         raise InvalidInputError(
