@@ -999,17 +999,9 @@ async def _import_rows(
         if any(context.writes[found.writes_before :]):
             # A chunk written since these lookups ran changed devices they may have found,
             # so they are run again behind that write.
-            found = await turns.run(
-                partial(
-                    _look_up,
-                    session,
-                    context,
-                    writer,
-                    parsed,
-                    len(context.writes),
-                    not report.counts[REJECTED],
-                )
-            )
+            again = look_up(parsed)
+            assert again is not None
+            found = await again
         planned = await _plan_chunk(session, turns, context, parsed, found, report)
         written = not dry_run and not report.counts[REJECTED]
         if written:
