@@ -12,6 +12,10 @@ What the foreign keys did and the triggers do:
 - a child row whose reference changes must name an existing parent row (once per row);
 - a parent row still referenced may not be deleted, nor its id changed.
 
+NOTE: unlike a foreign key, the triggers do not refuse TRUNCATE of a parent table, and a
+delete racing a new reference is caught only under READ COMMITTED, the service's isolation
+level: a REPEATABLE READ delete would not see a reference committed after it started.
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05 10:00:00.000000
