@@ -95,6 +95,10 @@ class Database:
             options["pool_pre_ping"] = True
         if not pool:
             options["poolclass"] = NullPool
+        if not self.is_sqlite:
+            # Set, not left to the server's default: the reference triggers on PostgreSQL
+            # catch a delete racing a new reference only under READ COMMITTED.
+            options["isolation_level"] = "READ COMMITTED"
 
         engine = create_async_engine(self.url, **options)
         if self.is_sqlite:

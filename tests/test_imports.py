@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import sqlite3
@@ -18,8 +19,9 @@ from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import get_device
 from inventory.errors import ConflictError, InvalidInputError
 from inventory.escalations.models import WarrantyCoverage
+from inventory.imports import devices as devices_module
 from inventory.imports.bulk import BulkWriter
-from inventory.imports.devices import DeviceImportOptions, import_devices
+from inventory.imports.devices import DeviceImportOptions, _Context, import_devices
 from inventory.imports.directory import import_sites, import_technicians
 from inventory.imports.reading import open_bytes, open_path
 from inventory.imports.report import ImportReport, RowResult
@@ -408,29 +410,116 @@ async def test_chunks_written_behind_their_checks(db: Database, monkeypatch) -> 
     assert audit.checked == 11
 
 
-async def test_tag_given_up_by_an_update_is_free_in_the_next_chunk(
-    db: Database, monkeypatch
-) -> None:
-    # The next chunk's lookups ran before the update was written; they are run again, so
-    # the old tag is found free rather than taken by the updated device.
-    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+@pytest.mark.parametrize("chunk_rows", [1, 2, 10_000])
+async def test_tag_given_up_by_an_update_is_free(db: Database, monkeypatch, chunk_rows) -> None:
+    # A later row may take the tag or serial number an earlier row's update gave up, in
+    # the same chunk or a later one, in a dry run as in the real import.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", chunk_rows)
     await make_world(db)
     await receive(db, "000900", serial="SN900")
-    text = GENERIC + (
+    await receive(db, "000800", serial="SN800")
+    by_serial = GENERIC + (
         "000901,SN900,Acer,Chromebook 311 (C722),01M015,,,,,\n"
         "000101,SN101,Acer,Chromebook 311 (C722),01M015,,,,,\n"
         "000900,SN950,Acer,Chromebook 311 (C722),01M015,,,,,\n"
     )
-    report, rows = await _import(db, text, update_by="serial")
-    assert report.committed, report.text()
-    assert [row.outcome for row in rows] == ["updated", "created", "created"]
+    by_tag = GENERIC + (
+        "000800,SN801,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000102,SN102,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        "000103,SN800,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    )
+    for text, update_by in ((by_serial, "serial"), (by_tag, "tag")):
+        report, rows = await _import(db, text, update_by=update_by, dry_run=True)
+        assert [row.outcome for row in rows] == ["updated", "created", "created"], rows
+        report, rows = await _import(db, text, update_by=update_by)
+        assert report.committed, report.text()
+        assert [row.outcome for row in rows] == ["updated", "created", "created"]
     assert (await get_device(db, "000901")).serial_number == "SN900"
     assert (await get_device(db, "000900")).serial_number == "SN950"
+    assert (await get_device(db, "000800")).serial_number == "SN801"
+    assert (await get_device(db, "000103")).serial_number == "SN800"
+    assert (await verify_chains(db)).ok
 
 
-async def test_failed_write_behind_later_checks_leaves_nothing(db: Database, monkeypatch) -> None:
-    # A write fails while later chunks are read and checked: the import stops with that
-    # failure and the whole transaction is rolled back.
+async def test_serial_of_another_manufacturer_is_a_new_device(db: Database) -> None:
+    # Serial numbers are unique per manufacturer, so the lookup by serial number finds a
+    # device that is no duplicate; the row still gets a new device id.
+    await make_world(db)
+    await receive(db, "000900", serial="SNX")
+    text = GENERIC + "000101,SNX,Dell,Chromebook 3100,01M015,,,,,\n"
+    report, rows = await _import(db, text)
+    assert report.committed, report.text()
+    assert [row.outcome for row in rows] == ["created"]
+    assert (await get_device(db, "000101")).serial_number == "SNX"
+    assert await _count(db, Device) == 2
+
+
+async def test_cancelled_import_lets_its_statement_end(db: Database, monkeypatch) -> None:
+    # Cancelling the import while it waits for a lookup does not cancel the lookup's
+    # statement on the connection: it ends, the transaction is rolled back, and the
+    # pool's connection is usable.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
+    await make_world(db)
+    look_up = devices_module._look_up
+    started = asyncio.Event()
+    cancelled_steps = 0
+
+    async def slow_look_up(*args):
+        nonlocal cancelled_steps
+        started.set()
+        try:
+            await asyncio.sleep(0.2)
+        except asyncio.CancelledError:
+            cancelled_steps += 1
+            raise
+        return await look_up(*args)
+
+    monkeypatch.setattr(devices_module, "_look_up", slow_look_up)
+    lines = [
+        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,,,\n"
+        for number in range(1, 10)
+    ]
+    task = asyncio.create_task(_import(db, GENERIC + "".join(lines)))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled_steps == 0
+    assert await _count(db, Device) == 0
+    monkeypatch.setattr(devices_module, "_look_up", look_up)
+    report, _ = await _import(db, GENERIC + "".join(lines))
+    assert report.committed
+    assert await _count(db, Device) == 9
+
+
+def test_created_ids_kept_as_runs() -> None:
+    # Another import drawing ids at the same time leaves gaps between this import's runs.
+    context = _Context.__new__(_Context)
+    context.created_firsts, context.created_lasts = [], []
+    context.add_created([5, 6, 7, 12, 13])
+    context.add_created([14, 20])
+    assert (context.created_firsts, context.created_lasts) == ([5, 12, 20], [7, 14, 20])
+    assert [context.created_here(i) for i in (4, 5, 7, 8, 11, 12, 14, 15, 20, 21)] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("failing", [4, 15])
+async def test_failed_write_behind_later_checks_leaves_nothing(
+    db: Database, monkeypatch, failing: int
+) -> None:
+    # A write fails while later chunks are read and checked (the 4th insert), or after
+    # every check is done (the 15th and last): the import stops with that failure and the
+    # whole transaction is rolled back.
     monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
     await make_world(db)
     writes = 0
@@ -439,7 +528,7 @@ async def test_failed_write_behind_later_checks_leaves_nothing(db: Database, mon
     async def failing_insert(self, table, columns, rows):
         nonlocal writes
         writes += 1
-        if writes == 4:
+        if writes == failing:
             raise sqlite3.IntegrityError("UNIQUE constraint failed: devices.asset_tag")
         await insert(self, table, columns, rows)
 
@@ -450,7 +539,7 @@ async def test_failed_write_behind_later_checks_leaves_nothing(db: Database, mon
     ]
     with pytest.raises(ConflictError, match=r"devices\.asset_tag"):
         await _import(db, GENERIC + "".join(lines))
-    assert writes == 4
+    assert writes == failing
     assert await _count(db, Device) == 0
     assert await _count(db, DeviceEvent) == 0
     assert await _count(db, WarrantyCoverage) == 0

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from inventory.config import Settings
 from inventory.db import Database
 from inventory.migrations import TRIGGER_CHECKED_KEYS, downgrade, upgrade
 from tests.conftest import POSTGRES_URL, _admin_connection
@@ -238,5 +239,54 @@ async def test_postgres_downgrade_restores_foreign_keys() -> None:
 
         await asyncio.to_thread(upgrade, url)
     finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_postgres_checks_ignore_the_callers_search_path(db: Database) -> None:
+    """A temporary table named like a parent neither stands in for it nor hides it."""
+    _postgres_only(db)
+    ids = await _ids(db)
+    schema = await _count(db, "SELECT current_schema()")
+    device = DEVICE.replace(":model", str(ids["model"])).replace(
+        "INSERT INTO devices", f'INSERT INTO "{schema}".devices'
+    )
+    connection = await _admin_connection(
+        make_url(db.settings.database_url).render_as_string(hide_password=False)
+    )
+    try:
+        await connection.execute(
+            f"CREATE TEMP TABLE sites (id int); INSERT INTO sites VALUES ({MISSING})"
+        )
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await connection.execute(device.replace(":site", str(MISSING)))
+        await connection.execute("CREATE TEMP TABLE devices (site_id int)")
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await connection.execute(f'DELETE FROM "{schema}".sites WHERE id = {ids["site"]}')
+        await connection.execute("SET search_path = pg_catalog")
+        await connection.execute(device.replace(":site", str(ids["other_site"])))
+    finally:
+        await connection.close()
+    assert await _count(db, "SELECT count(*) FROM devices") == 2
+
+
+async def test_postgres_service_transactions_read_committed() -> None:
+    """The triggers need READ COMMITTED, so the service asks for it whatever the default."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured: set INVENTORY_TEST_POSTGRES_URL")
+    name = f"inventory_isolation_{uuid.uuid4().hex[:8]}"
+    admin = await _admin_connection(POSTGRES_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.execute(
+        f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'repeatable read'"
+    )
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    database = Database(Settings(database_url=url, environment="test"))
+    try:
+        async with database.write() as session:
+            level = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+        assert level == "read committed"
+    finally:
+        await database.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -42,6 +42,13 @@ REFERENCES = (
 )
 
 
+def _quoted(schema: str, table: str) -> str:
+    # The functions name their tables with the schema, because an unqualified name would be
+    # looked up on each call in the caller's search_path, where a temporary table comes
+    # first.
+    return f'"{schema}"."{table}"'
+
+
 def _constraint(child: str, column: str, parent: str) -> str:
     return f"fk_{child}_{column}_{parent}"
 
@@ -59,24 +66,30 @@ def _missing_parent(child: str, column: str, parent: str, key: str) -> str:
                   DETAIL = format('Key ({column})=(%s) is not present in table "{parent}".', {key});"""
 
 
-def _insert_check(child: str) -> list[str]:
-    """A statement trigger's function: every reference of the inserted rows must exist."""
+def _insert_check(schema: str, child: str) -> list[str]:
+    """A statement trigger's function: every reference of the inserted rows must exist.
+
+    The rows found are locked, and their ids kept, so a missing key is named even when
+    another transaction has since put a row with that id back.
+    """
     checks = []
     for table, column, parent in REFERENCES:
         if table != child:
             continue
         checks.append(f"""
-    IF (SELECT count(*) FROM (
-            SELECT 1 FROM {parent} WHERE id IN (SELECT {column} FROM new_rows) FOR KEY SHARE
-        ) AS present) < (SELECT count(DISTINCT {column}) FROM new_rows) THEN
+    found := ARRAY(
+        SELECT id FROM {_quoted(schema, parent)}
+        WHERE id IN (SELECT {column} FROM new_rows) FOR KEY SHARE
+    );
+    IF cardinality(found) < (SELECT count(DISTINCT {column}) FROM new_rows) THEN
         SELECT n.{column} INTO missing FROM new_rows AS n
-        WHERE n.{column} IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.id = n.{column})
+        WHERE n.{column} IS NOT NULL AND n.{column} <> ALL (found)
         LIMIT 1;{_missing_parent(child, column, parent, "missing")}
     END IF;""")  # noqa: S608 (fixed names)
     return [
         f"""CREATE FUNCTION {child}_insert_references() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
+    found bigint[];
     missing bigint;
 BEGIN{"".join(checks)}
     RETURN NULL;
@@ -88,7 +101,7 @@ $body$""",
     ]
 
 
-def _update_check(child: str) -> list[str]:
+def _update_check(schema: str, child: str) -> list[str]:
     """A row trigger's function: a reference that changes must exist."""
     columns = [column for table, column, _ in REFERENCES if table == child]
     checks = []
@@ -97,7 +110,7 @@ def _update_check(child: str) -> list[str]:
             continue
         checks.append(f"""
     IF NEW.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column} THEN
-        PERFORM 1 FROM {parent} WHERE id = NEW.{column} FOR KEY SHARE;
+        PERFORM 1 FROM {_quoted(schema, parent)} WHERE id = NEW.{column} FOR KEY SHARE;
         IF NOT FOUND THEN{_missing_parent(child, column, parent, f"NEW.{column}")}
         END IF;
     END IF;""")
@@ -114,7 +127,7 @@ $body$""",
     ]
 
 
-def _still_referenced(parent: str, rows: str) -> str:
+def _still_referenced(schema: str, parent: str, rows: str) -> str:
     """PL/pgSQL raising PostgreSQL's error if a child row references an id in `rows`."""
     checks = []
     for child, column, table in REFERENCES:
@@ -123,7 +136,7 @@ def _still_referenced(parent: str, rows: str) -> str:
         name = _constraint(child, column, parent)
         checks.append(f"""
     SELECT o.id INTO referenced FROM {rows} AS o
-    WHERE EXISTS (SELECT 1 FROM {child} AS c WHERE c.{column} = o.id)
+    WHERE EXISTS (SELECT 1 FROM {_quoted(schema, child)} AS c WHERE c.{column} = o.id)
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'update or delete on table "{parent}" violates foreign key constraint "{name}" on table "{child}"'
@@ -133,13 +146,13 @@ def _still_referenced(parent: str, rows: str) -> str:
     return "".join(checks)
 
 
-def _parent_checks(parent: str) -> list[str]:
+def _parent_checks(schema: str, parent: str) -> list[str]:
     """Triggers keeping a referenced parent row from being deleted or getting another id."""
     return [
         f"""CREATE FUNCTION {parent}_delete_references() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
     referenced bigint;
-BEGIN{_still_referenced(parent, "old_rows")}
+BEGIN{_still_referenced(schema, parent, "old_rows")}
     RETURN NULL;
 END
 $body$""",
@@ -149,7 +162,7 @@ $body$""",
         f"""CREATE FUNCTION {parent}_rekey_references() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
     referenced bigint;
-BEGIN{_still_referenced(parent, "(SELECT OLD.id AS id)")}
+BEGIN{_still_referenced(schema, parent, "(SELECT OLD.id AS id)")}
     RETURN NULL;
 END
 $body$""",
@@ -164,9 +177,12 @@ def upgrade() -> None:
         return
     for child, column, parent in REFERENCES:
         op.drop_constraint(_constraint(child, column, parent), child, type_="foreignkey")
-    statements = [statement for child in _tables(0) for statement in _insert_check(child)]
-    statements += [statement for child in _tables(0) for statement in _update_check(child)]
-    statements += [statement for parent in _tables(2) for statement in _parent_checks(parent)]
+    schema = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one()
+    statements = [statement for child in _tables(0) for statement in _insert_check(schema, child)]
+    statements += [statement for child in _tables(0) for statement in _update_check(schema, child)]
+    statements += [
+        statement for parent in _tables(2) for statement in _parent_checks(schema, parent)
+    ]
     for statement in statements:
         op.execute(statement)
 

@@ -20,6 +20,7 @@ import getpass
 import json
 import logging
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -145,12 +146,41 @@ class _Context:
     )
     # For each chunk handed to the database, in order, whether it updates devices.
     writes: list[bool] = field(default_factory=list)
-    # Id ranges of the devices this import created, and the devices it updated with the line.
-    created_ranges: list[tuple[int, int]] = field(default_factory=list)
+    # Ids of the devices this import created, as runs of consecutive ids by their first and
+    # last id. Another import drawing from the sequence at the same time takes ids between
+    # them, so runs, not the lowest and highest id, tell the two imports' devices apart.
+    created_firsts: list[int] = field(default_factory=list)
+    created_lasts: list[int] = field(default_factory=list)
+    # The devices this import updated, with the line that did.
     updated_lines: dict[int, int] = field(default_factory=dict)
+    # The asset tag and serial key each device updated by this import has after it.
+    renamed: dict[int, tuple[str, tuple[str, str]]] = field(default_factory=dict)
+
+    def add_created(self, ids: list[int]) -> None:
+        firsts, lasts = self.created_firsts, self.created_lasts
+        for device_id in sorted(ids):
+            if lasts and device_id == lasts[-1] + 1:
+                lasts[-1] = device_id
+            elif not lasts or device_id > lasts[-1]:
+                firsts.append(device_id)
+                lasts.append(device_id)
+            else:
+                # Ids drawn later are larger; this keeps the runs in order if one is not.
+                index = bisect_left(firsts, device_id)
+                firsts.insert(index, device_id)
+                lasts.insert(index, device_id)
 
     def created_here(self, device_id: int) -> bool:
-        return any(low <= device_id <= high for low, high in self.created_ranges)
+        index = bisect_right(self.created_firsts, device_id) - 1
+        return index >= 0 and device_id <= self.created_lasts[index]
+
+    def holds(self, device: _Existing, tag: str | None, serial_key: tuple[str, str] | None) -> bool:
+        """Whether `device` still holds the tag or serial key it was found by, after the
+        updates this import planned so far."""
+        now = self.renamed.get(device.id)
+        if now is None:
+            return True
+        return now[0] == tag if tag is not None else now[1] == serial_key
 
     def earlier_tag(self, tag: str) -> int | None:
         for tags, _ in self.recent:
@@ -236,8 +266,19 @@ class _Turns:
         self._last = task
         return task
 
+    @staticmethod
+    async def wait(task: asyncio.Task[_T]) -> _T:
+        """Await a step. Cancelling the caller does not cancel the step: it keeps the
+        connection until its statement ends, and `settle` waits for it."""
+        return await asyncio.shield(task)
+
     async def run(self, step: Callable[[], Awaitable[_T]]) -> _T:
-        return await self.start(step)
+        return await self.wait(self.start(step))
+
+    async def finish(self) -> None:
+        """Wait for every step asked for, and raise the first failure among them."""
+        if self._last is not None:
+            await self.wait(self._last)
 
     async def settle(self) -> None:
         """Wait for every step asked for, so the connection is idle for the rollback.
@@ -376,8 +417,7 @@ async def _look_up(
 ) -> _Found:
     """Find the devices a chunk's rows name, by asset tag and by serial number.
 
-    With `new_ids`, ids are also drawn for the rows that name no device, which are the most
-    the chunk can create.
+    With `new_ids`, ids are also drawn for the rows whose asset tag no device holds.
     """
     rows = [row for _, row, _, _ in parsed if row is not None]
     by_tag = {
@@ -394,13 +434,10 @@ async def _look_up(
     )
     ids: list[int] = []
     if new_ids:
-        known_serials = {device.serial_number for device in serials}
-        unknown = sum(
-            1
-            for row in rows
-            if row.asset_tag not in by_tag and row.serial_number not in known_serials
+        # A row whose tag a device holds updates it or is rejected, so these are the most.
+        ids = await writer.allocate_device_ids(
+            sum(1 for row in rows if row.asset_tag not in by_tag)
         )
-        ids = await writer.allocate_device_ids(unknown)
     return _Found(
         by_tag=by_tag,
         by_serial={(device.manufacturer_key, device.serial_number): device for device in serials},
@@ -552,6 +589,11 @@ async def _plan_chunk(
         earlier_serial = local_serials.get(serial_key) or context.earlier_serial(serial_key)
         same_tag = by_tag.get(row.asset_tag)
         same_serial = by_serial.get(serial_key)
+        # A device an earlier row gave a new tag or serial number no longer holds the old one.
+        if same_tag is not None and not context.holds(same_tag, row.asset_tag, None):
+            same_tag = None
+        if same_serial is not None and not context.holds(same_serial, None, serial_key):
+            same_serial = None
         # A device this import wrote or updated earlier is an earlier line of the file.
         if same_tag is not None and _written_earlier(context, same_tag.id):
             line_before = await _line_of(session, turns, context, same_tag.id)
@@ -624,6 +666,14 @@ async def _plan_chunk(
             continue
         planned.updates.append((row, target, changes, coverage))
         planned.updated_lines[target.id] = line
+        if "asset_tag" in changes or "serial_number" in changes or "manufacturer_key" in changes:
+            context.renamed[target.id] = (
+                changes.get("asset_tag", target.asset_tag),
+                (
+                    changes.get("manufacturer_key", target.manufacturer_key),
+                    changes.get("serial_number", target.serial_number),
+                ),
+            )
         report.add(RowResult(line, key, UPDATED, (f"changed: {', '.join(sorted(changes))}",)))
     return planned
 
@@ -751,7 +801,7 @@ async def _build_creates(
     if not planned.creates:
         return batch
     ids = ids[: len(planned.creates)]
-    context.created_ranges.append((ids[0], ids[-1]))
+    context.add_created(ids)
     now = writer.instant(context.now)
     day = writer.day
     event_rows = _EventRows(context, writer, "import")
@@ -949,10 +999,11 @@ async def _write_chunk(
     batch: _Batch,
     written: Callable[[], None] | None,
 ) -> None:
+    # Updates first: a new device may take the tag or serial number an update gives up.
+    await _write_updates(session, writer, context, planned)
     await writer.insert("devices", DEVICE_COLUMNS, batch.devices)
     await writer.insert("device_events", EVENT_COLUMNS, batch.events)
     await writer.insert("warranty_coverages", COVERAGE_COLUMNS, batch.coverages)
-    await _write_updates(session, writer, context, planned)
     await _mark_reserved(session, writer, context, planned)
     if written is not None:
         written()
@@ -995,17 +1046,23 @@ async def _import_rows(
     ahead_lookup = look_up(ahead)
     while parsed:
         assert lookup is not None
-        found = await lookup
+        found = await turns.wait(lookup)
         if any(context.writes[found.writes_before :]):
             # A chunk written since these lookups ran changed devices they may have found,
             # so they are run again behind that write.
             again = look_up(parsed)
             assert again is not None
-            found = await again
+            found = await turns.wait(again)
         planned = await _plan_chunk(session, turns, context, parsed, found, report)
         written = not dry_run and not report.counts[REJECTED]
         if written:
-            batch = await _build_creates(writer, context, planned, found.ids)
+            ids = found.ids
+            if len(ids) < len(planned.creates):
+                # A row may create a device with a tag that the lookups found on a device
+                # an earlier row gave it up from.
+                more = partial(writer.allocate_device_ids, len(planned.creates) - len(ids))
+                ids = ids + await turns.run(more)
+            batch = await _build_creates(writer, context, planned, ids)
             context.updated_lines.update(planned.updated_lines)
             context.recent.append((planned.tags, planned.serials))
             context.writes.append(bool(planned.updates))
@@ -1020,6 +1077,8 @@ async def _import_rows(
         further = await _parse_chunk_beside(rows, parser)
         parsed, lookup = ahead, ahead_lookup
         ahead, ahead_lookup = further, look_up(further)
+    # The last writes have no later step to pass their failure on.
+    await turns.finish()
 
 
 async def import_devices(
