@@ -54,6 +54,12 @@ class ForbiddenError(ServiceError):
     status_code = 403
 
 
+class StorageFullError(ServiceError):
+    """The database has no room left for a write."""
+
+    status_code = 507
+
+
 def error_body(status_code: int, detail: str, extra: dict[str, Any] | None = None) -> dict:
     return {"status_code": status_code, "detail": detail, "extra": extra or {}}
 

@@ -22,22 +22,22 @@ class ErrorBody:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _spec(description: str) -> ResponseSpec:
+def error_spec(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
 
 
 _EVERY_ROUTE = {
-    400: _spec("The request is malformed: a parameter or the body cannot be read."),
-    404: _spec("The object is not found, or belongs to a site or vendor the user cannot see."),
-    413: _spec("The request body is larger than the route's limit."),
-    422: _spec("A value in the request is invalid; `extra` names the fields."),
-    503: _spec("The database is busy or cannot be reached; nothing was applied."),
+    400: error_spec("The request is malformed: a parameter or the body cannot be read."),
+    404: error_spec("The object is not found, or belongs to a site or vendor the user cannot see."),
+    413: error_spec("The request body is larger than the route's limit."),
+    422: error_spec("A value in the request is invalid; `extra` names the fields."),
+    503: error_spec("The database is busy or cannot be reached; nothing was applied."),
 }
 _SIGNED_IN = {
-    401: _spec("The request has no valid API token."),
-    403: _spec("The user's role may not use this route."),
+    401: error_spec("The request has no valid API token."),
+    403: error_spec("The user's role may not use this route."),
 }
-_WRITES = {409: _spec("The request conflicts with the object's state or another change.")}
+_WRITES = {409: error_spec("The request conflicts with the object's state or another change.")}
 
 
 def document_error_responses(app: Litestar) -> None:

@@ -9,15 +9,16 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import asyncpg
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from inventory.db import Database
 from inventory.devices.audit import verify_chains
 from inventory.devices.models import Device, DeviceEvent, DeviceModel
 from inventory.devices.service import get_device
-from inventory.errors import ConflictError, InvalidInputError
+from inventory.errors import ConflictError, InvalidInputError, StorageFullError
 from inventory.escalations.models import WarrantyCoverage
 from inventory.imports import devices as devices_module
 from inventory.imports.bulk import BulkWriter
@@ -562,3 +563,45 @@ async def test_duplicates_of_a_chunk_not_yet_written(db: Database, monkeypatch) 
     assert rows[3].reasons == ("asset tag '000102' is also on line 3.",)
     assert not report.committed
     assert await _count(db, Device) == 0
+
+
+async def test_full_disk_leaves_nothing_and_says_so(db: Database, monkeypatch) -> None:
+    # On SQLite the file is capped a few pages above its size, so a later chunk's writes
+    # find the disk full; on PostgreSQL the driver's disk-full error is raised in their
+    # place.
+    monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 300)
+    await make_world(db)
+    if db.is_sqlite:
+        async with db.engine.connect() as connection:
+            pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
+
+        def cap(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA max_page_count = {pages + 60}")
+            cursor.close()
+
+        await db.engine.dispose()
+        event.listen(db.engine.sync_engine, "connect", cap)
+    else:
+        insert = BulkWriter.insert
+        calls = 0
+
+        async def full_insert(self, table, columns, rows):
+            nonlocal calls
+            calls += 1
+            if calls == 4:
+                raise asyncpg.DiskFullError("could not extend file: No space left on device")
+            await insert(self, table, columns, rows)
+
+        monkeypatch.setattr(BulkWriter, "insert", full_insert)
+    lines = [
+        f"T{number:05d},S{number:05d},Acer,Chromebook 311 (C722),01M015,,room {'x' * 60},,,\n"
+        for number in range(600)
+    ]
+    with pytest.raises(StorageFullError, match="ran out of disk space"):
+        await _import(db, GENERIC + "".join(lines))
+    if db.is_sqlite:
+        event.remove(db.engine.sync_engine, "connect", cap)
+        await db.engine.dispose()
+    assert await _count(db, Device) == 0
+    assert await _count(db, DeviceEvent) == 0

@@ -19,6 +19,7 @@ from inventory.imports.directory import import_sites, import_technicians
 from inventory.imports.export import device_csv_chunks
 from inventory.imports.reading import open_bytes
 from inventory.imports.report import ImportReport, RowResult, csv_header, csv_line
+from inventory.openapi_errors import error_spec
 
 
 class PayloadTooLargeError(ServiceError):
@@ -73,6 +74,7 @@ class ImportController(Controller):
         status_code=200,
         opt={"access": "staff"},
         request_max_body_size=None,
+        responses={507: error_spec("The database ran out of disk space; nothing was written.")},
     )
     async def upload_devices(
         self,

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import asyncpg
 from sqlalchemy import any_, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts.principal import Principal, Role
@@ -40,7 +40,13 @@ from inventory.audit import EventHasher, encode_value
 from inventory.db import Database
 from inventory.devices import service as device_service
 from inventory.devices.models import Device, DeviceEvent, DeviceModel, TagReservation
-from inventory.errors import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from inventory.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    ServiceError,
+    StorageFullError,
+)
 from inventory.escalations.service import CoverageInput, coverage_input
 from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
 from inventory.imports.device_rows import DeviceRow, DeviceRowParser, RowRules
@@ -76,6 +82,19 @@ _INTEGRITY_ERRORS = (
     sqlite3.IntegrityError,
     asyncpg.IntegrityConstraintViolationError,
 )
+# Errors a write may fail with, from the driver or wrapped by SQLAlchemy.
+_WRITE_ERRORS = (DBAPIError, sqlite3.Error, asyncpg.PostgresError)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because the database's disk is full."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, asyncpg.DiskFullError) or getattr(cause, "sqlstate", None) == "53100":
+        return True
+    # SQLite reports it as an OperationalError, which covers other failures too.
+    return isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause)
+
+
 _RECEIVED = State.RECEIVED.value
 
 
@@ -1147,6 +1166,14 @@ async def import_devices(
             "The import failed a uniqueness or reference check in the database "
             f"({str(exc).splitlines()[0]}), so nothing was written. Another user may have "
             "added the same device meanwhile: check the value named and run it again.",
+        ) from exc
+    except _WRITE_ERRORS as exc:
+        if not _disk_full(exc):
+            raise
+        log.warning("device import failed", extra={"source": source, "error": str(exc)})
+        raise StorageFullError(
+            "The database ran out of disk space during the import, so nothing was written. "
+            "Free space where the database keeps its files and run the import again.",
         ) from exc
     else:
         report.committed = True
