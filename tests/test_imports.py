@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -605,3 +606,17 @@ async def test_full_disk_leaves_nothing_and_says_so(db: Database, monkeypatch) -
         await db.engine.dispose()
     assert await _count(db, Device) == 0
     assert await _count(db, DeviceEvent) == 0
+
+
+async def test_imports_log_their_counts(db: Database, caplog) -> None:
+    # A log record refuses extra fields named like its own ("created"), which made every
+    # written import fail once INFO logging was on.
+    caplog.set_level(logging.INFO, logger="inventory.imports")
+    await make_world(db)
+    report, _ = await _import(db, GENERIC + "000101,SN1,Acer,Chromebook 311 (C722),01M015,,,,,\n")
+    assert report.committed
+    table = open_bytes(b"employee_number,name\n000777,Rosa Diaz\n")
+    assert (await import_technicians(db, table)).committed
+    logged = {record.getMessage(): record for record in caplog.records}
+    assert logged["devices imported"].rows["created"] == 1
+    assert logged["technicians imported"].rows["created"] == 1

@@ -1183,7 +1183,8 @@ async def import_devices(
                 "source": source,
                 "user": context.actor_name,
                 "technician": context.technician.employee_number,
-                **report.counts,
+                # Under one key: "created" would clash with the log record's own field.
+                "rows": dict(report.counts),
             },
         )
     return report

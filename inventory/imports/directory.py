@@ -200,7 +200,10 @@ async def _import(
     except _Rollback:
         return report
     report.committed = True
-    log.info(f"{report.kind} imported", extra={"source": report.source, **report.counts})
+    # The counts go under one key: "created" would clash with the log record's own field.
+    log.info(
+        f"{report.kind} imported", extra={"source": report.source, "rows": dict(report.counts)}
+    )
     return report
 
 
