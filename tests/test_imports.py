@@ -620,3 +620,41 @@ async def test_imports_log_their_counts(db: Database, caplog) -> None:
     logged = {record.getMessage(): record for record in caplog.records}
     assert logged["devices imported"].rows["created"] == 1
     assert logged["technicians imported"].rows["created"] == 1
+
+
+async def test_generated_tags_never_pick_a_device(db: Database) -> None:
+    await make_world(db)
+    await receive(db, "X-0000002", serial="XS1")
+    await receive(db, "000101", serial="SN1")
+    row = ",UPD-NEW,Acer,Chromebook 311 (C722),02M019,,Gym,,,\n"
+    # A generated tag cannot find the device to update by tag.
+    with pytest.raises(InvalidInputError, match="cannot find devices to update by tag"):
+        await _import(db, GENERIC + row, generate_tags="X-", update_by="tag")
+    # A row without a tag that updates by serial keeps the device's tag.
+    report, rows = await _import(
+        db,
+        GENERIC + ",SN1,Acer,Chromebook 311 (C722),01M015,,Gym,,,\n",
+        generate_tags="Z-",
+        update_by="serial",
+    )
+    assert report.committed
+    assert rows[0].outcome == "updated"
+    assert rows[0].reasons == ("changed: room",)
+    assert (await get_device(db, "000101")).room == "Gym"
+    # A generated tag an existing device holds rejects the row, naming the prefix.
+    report, rows = await _import(db, GENERIC + row, generate_tags="X-")
+    assert rows[0].key == "X-0000002"
+    assert rows[0].reasons == (
+        "generated asset tag 'X-0000002' is already used by the device with serial number "
+        "'XS1'; choose another prefix.",
+    )
+    assert (await get_device(db, "X-0000002")).serial_number == "XS1"
+
+
+@pytest.mark.parametrize("prefix", ["a/b#", "\u200bZ", "Z" * 60, " Z"])
+async def test_unusable_tag_prefix_refused(db: Database, prefix: str) -> None:
+    await make_world(db)
+    row = ",SN7,Acer,Chromebook 311 (C722),01M015,,,,,\n"
+    with pytest.raises(InvalidInputError, match="prefix"):
+        await _import(db, GENERIC + row, generate_tags=prefix)
+    assert await _count(db, Device) == 0

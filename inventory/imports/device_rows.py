@@ -46,6 +46,8 @@ class DeviceRow:
     warranty_months: int | None
     end_of_support: date | None
     notes: str | None
+    # The asset tag was generated because the row has none.
+    tag_generated: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class DeviceRowParser:
 
         asset_tag = check(values.identifier, cell("asset_tag"), "asset tag") or ""
         key = asset_tag
+        generated = False
         if not asset_tag and not problems:
             if rules.generate_tags is None:
                 problems.append(
@@ -153,6 +156,8 @@ class DeviceRowParser:
                 )
             else:
                 asset_tag = f"{rules.generate_tags}{line:07d}"
+                key = asset_tag
+                generated = True
         serial = check(values.identifier, cell("serial_number"), "serial number") or ""
         if not serial and not any(problem.startswith("serial number") for problem in problems):
             problems.append("serial number is missing.")
@@ -233,6 +238,7 @@ class DeviceRowParser:
                 warranty_months=warranty_months,
                 end_of_support=end_of_support,
                 notes=notes,
+                tag_generated=generated,
             ),
             key,
             [],

@@ -48,6 +48,7 @@ from inventory.errors import (
     StorageFullError,
 )
 from inventory.escalations.service import CoverageInput, coverage_input
+from inventory.imports import values
 from inventory.imports.bulk import COVERAGE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, BulkWriter
 from inventory.imports.device_rows import DeviceRow, DeviceRowParser, RowRules
 from inventory.imports.formats import device_format, map_columns
@@ -613,6 +614,12 @@ async def _plan_chunk(
             same_tag = None
         if same_serial is not None and not context.holds(same_serial, None, serial_key):
             same_serial = None
+        # A row without a tag that updates the device with its serial number keeps that
+        # device's tag; the tag generated for it names nothing.
+        keeps_tag = row.tag_generated and update_by == "serial" and same_serial is not None
+        if keeps_tag:
+            same_tag = None
+            earlier_tag = None
         # A device this import wrote or updated earlier is an earlier line of the file.
         if same_tag is not None and _written_earlier(context, same_tag.id):
             line_before = await _line_of(session, turns, context, same_tag.id)
@@ -637,11 +644,17 @@ async def _plan_chunk(
         elif update_by == "serial":
             target = same_serial
         if same_tag is not None and (target is None or same_tag.id != target.id):
-            hint = "" if update_by else "; import with update by tag to update it"
-            problems.append(
-                f"asset tag {row.asset_tag!r} is already used by the device with serial number "
-                f"{same_tag.serial_number!r}{hint}."
-            )
+            if row.tag_generated:
+                problems.append(
+                    f"generated asset tag {row.asset_tag!r} is already used by the device with "
+                    f"serial number {same_tag.serial_number!r}; choose another prefix."
+                )
+            else:
+                hint = "" if update_by else "; import with update by tag to update it"
+                problems.append(
+                    f"asset tag {row.asset_tag!r} is already used by the device with serial "
+                    f"number {same_tag.serial_number!r}{hint}."
+                )
         if same_serial is not None and (target is None or same_serial.id != target.id):
             hint = "" if update_by else "; import with update by serial to update it"
             problems.append(
@@ -663,7 +676,8 @@ async def _plan_chunk(
             report.add(RowResult(line, key, REJECTED, tuple(problems)))
             continue
         assert site_id is not None
-        local_tags[row.asset_tag] = line
+        if not keeps_tag:
+            local_tags[row.asset_tag] = line
         local_serials[serial_key] = line
         if known_model is not None:
             model_id = known_model[0]
@@ -674,6 +688,8 @@ async def _plan_chunk(
             report.add(RowResult(line, key, CREATED))
             continue
         changes = _changes(row, target, model_id, site_id, manufacturer_key)
+        if keeps_tag:
+            changes.pop("asset_tag", None)
         if coverage is not None and (
             coverage.start != target.warranty_start or coverage.end != target.warranty_end
         ):
@@ -1100,6 +1116,32 @@ async def _import_rows(
     await turns.finish()
 
 
+def _check_tag_prefix(prefix: str, update_by: str | None) -> None:
+    """Refuse a prefix of generated tags that makes tags the service cannot use."""
+    if update_by == "tag":
+        raise InvalidInputError(
+            "Generated tags name new devices only, so they cannot find devices to update by "
+            "tag. Fill the tag column of the rows that update devices, or update by serial.",
+            generate_tags=prefix,
+            update_by=update_by,
+        )
+    # The longest tag the prefix makes: line numbers have 7 digits up to line 9,999,999.
+    sample = f"{prefix}00000001"
+    try:
+        checked = values.identifier(sample, "generated asset tag")
+    except values.ValueProblem as exc:
+        raise InvalidInputError(
+            f"The prefix {prefix!r} makes unusable tags: {exc} Choose another prefix.",
+            generate_tags=prefix,
+        ) from None
+    if checked != sample:
+        raise InvalidInputError(
+            f"The prefix {prefix!r} has spaces or characters that change when tags are read "
+            "back; choose a prefix of plain letters, digits and dashes.",
+            generate_tags=prefix,
+        )
+
+
 async def import_devices(
     db: Database,
     table: Table,
@@ -1120,6 +1162,8 @@ async def import_devices(
         raise InvalidInputError(
             f"update_by {options.update_by!r} is not tag or serial.", update_by=options.update_by
         )
+    if options.generate_tags is not None:
+        _check_tag_prefix(options.generate_tags, options.update_by)
     fmt = device_format(options.format, table.header)
     required = ["serial_number", "model"]
     if options.generate_tags is None:
