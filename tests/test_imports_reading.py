@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 
 import pytest
@@ -122,6 +123,56 @@ def test_xlsx_cells_keep_their_types() -> None:
     assert rows[0][1][2].date() == date(2023, 1, 5)
     assert rows[1][0] == 4
     assert rows[1][1][1] == 12345
+
+
+def _xlsx(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_zero_padded_numbers_keep_their_zeros() -> None:
+    # Excel shows the number 101 formatted 000000 as 000101, which is the tag on the label.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Asset Tag", "Serial Number", "Warranty Months"])
+    sheet.append([101, "SN1", 36])
+    sheet["A2"].number_format = "000000"
+    sheet["C2"].number_format = "0"
+    _, rows, _ = _read(_xlsx(workbook))
+    assert rows[0][1] == ["000101", "SN1", 36]
+
+
+def test_xlsx_declared_size_and_far_cells_ignored() -> None:
+    # A sheet may declare A1:XFD100000; only the header's columns of the rows it holds are
+    # read, with each row's own line number.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Asset Tag", "Serial Number"])
+    sheet.append(["000101", "SN1"])
+    sheet["A100000"] = "000102"
+    sheet["B100000"] = "SN2"
+    sheet["XFD100000"] = "far away"
+    data = _xlsx(workbook)
+    header, rows, _ = _read(data)
+    assert header == ["Asset Tag", "Serial Number"]
+    assert rows == [(2, ["000101", "SN1"]), (100000, ["000102", "SN2"])]
+
+
+def test_xlsx_shared_strings_over_the_limit_refused(monkeypatch) -> None:
+    # openpyxl writes text inline, so the shared strings part Excel writes is added here.
+    monkeypatch.setattr("inventory.imports.reading.MAX_SHARED_STRINGS_BYTES", 100)
+    workbook = Workbook()
+    workbook.active.append(["Asset Tag", "Serial Number"])
+    buffer = io.BytesIO(_xlsx(workbook))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(
+            "xl/sharedStrings.xml",
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"<si><t>{'S' * 200}</t></si></sst>",
+        )
+    with pytest.raises(InvalidInputError, match="export the sheet as CSV"):
+        open_bytes(buffer.getvalue())
 
 
 def test_damaged_xlsx_rejected() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,9 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _CHUNK = 1 << 16
+# The most an XLSX file's shared strings may unpack to. A device file of a million rows with
+# three distinct texts each needs about 100 MiB, estimating 35 bytes of XML per text.
+MAX_SHARED_STRINGS_BYTES = 128 * 2**20
 
 # A cell: text from a CSV file; text, a number, a date or None from an XLSX file.
 Cell = str | int | float | date | datetime | None
@@ -147,9 +151,45 @@ def _read_csv(handle: IO[bytes]) -> Table:
     )
 
 
+def _check_xlsx_parts(handle: IO[bytes]) -> None:
+    """Refuse a workbook whose shared strings would unpack to more than the limit.
+
+    openpyxl reads a sheet's rows one at a time but keeps every shared string in memory, so
+    a small file can hold a string part that unpacks to gigabytes.
+    """
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # load_workbook names the damage
+    finally:
+        handle.seek(0)
+    for part in parts:
+        if part.filename.lower().endswith("sharedstrings.xml") and (
+            part.file_size > MAX_SHARED_STRINGS_BYTES
+        ):
+            raise InvalidInputError(
+                f"The XLSX file's text cells unpack to {part.file_size / 2**20:,.0f} MiB, more "
+                f"than the {MAX_SHARED_STRINGS_BYTES // 2**20} MiB this import reads; export "
+                "the sheet as CSV UTF-8 and import that."
+            )
+
+
+def _zero_padded(cell: Any) -> Cell:
+    """Return a cell's value, with a whole number formatted with leading zeros (format
+    000000) as the text the spreadsheet shows."""
+    value = cell.value
+    if type(value) is int or (type(value) is float and value.is_integer()):
+        number_format = cell.number_format
+        if len(number_format or "") > 1 and set(number_format) == {"0"} and value >= 0:
+            return f"{int(value):0{len(number_format)}d}"
+    return value
+
+
 def _read_xlsx(handle: IO[bytes]) -> Table:
     from openpyxl import load_workbook
 
+    _check_xlsx_parts(handle)
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -158,21 +198,28 @@ def _read_xlsx(handle: IO[bytes]) -> Table:
             "spreadsheet or export it as CSV UTF-8."
         ) from None
     sheet = workbook.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    try:
-        header_cells = next(values)
-    except StopIteration:
+    # The size a sheet declares may be far larger than its cells (A1:XFD1048576), and rows
+    # would be padded to it; without it each row has only the cells it holds.
+    sheet.reset_dimensions()
+    header_cells = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
+    if header_cells is None:
         workbook.close()
         raise InvalidInputError(
             "The first sheet is empty; it needs a header row and rows."
         ) from None
     header = ["" if cell is None else str(cell) for cell in header_cells]
+    while header and not header[-1].strip():
+        header.pop()
+    # Cells right of the header belong to no column, so they are not read.
+    width = max(len(header), 1)
 
     def rows() -> Iterator[tuple[int, list[Cell]]]:
-        for number, cells in enumerate(values, start=2):
-            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+        lines = sheet.iter_rows(min_row=2, max_col=width)
+        for number, cells in enumerate(lines, start=2):
+            row = [_zero_padded(cell) for cell in cells]
+            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
                 continue
-            yield number, list(cells)
+            yield number, row
 
     return Table(kind="xlsx", header=header, rows=rows(), closers=[workbook])
 
