@@ -658,3 +658,14 @@ async def test_unusable_tag_prefix_refused(db: Database, prefix: str) -> None:
     with pytest.raises(InvalidInputError, match="prefix"):
         await _import(db, GENERIC + row, generate_tags=prefix)
     assert await _count(db, Device) == 0
+
+
+def test_database_error_names_the_key() -> None:
+    error = Exception(
+        'duplicate key value violates unique constraint "uq_devices_asset_tag"\n'
+        "DETAIL:  Key (asset_tag)=(000101) already exists.\n[SQL: COPY ...]"
+    )
+    assert devices_module._database_error(error) == (
+        'duplicate key value violates unique constraint "uq_devices_asset_tag"; '
+        "Key (asset_tag)=(000101) already exists."
+    )

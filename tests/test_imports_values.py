@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from inventory.imports import values
 from inventory.imports.values import (
     ValueProblem,
     identifier,
@@ -110,3 +111,13 @@ def test_name_control_characters_replaced() -> None:
     assert value == "EBC HIGH SCHOOL BUSHW"
     assert notice is not None
     assert "U+0016" in notice
+
+
+def test_true_or_false_cell_is_no_identifier() -> None:
+    with pytest.raises(values.ValueProblem, match="asset tag is TRUE in the workbook"):
+        values.identifier(True, "asset tag")
+
+
+def test_number_in_a_date_column_named_as_such() -> None:
+    with pytest.raises(values.ValueProblem, match="is a number in the workbook, not a date"):
+        values.parse_date(44261, "purchase date", None)

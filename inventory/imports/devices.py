@@ -87,6 +87,14 @@ _INTEGRITY_ERRORS = (
 _WRITE_ERRORS = (DBAPIError, sqlite3.Error, asyncpg.PostgresError)
 
 
+def _database_error(exc: BaseException) -> str:
+    """The first line of a database error, with PostgreSQL's detail line naming the key."""
+    lines = str(exc).splitlines()
+    detail = next((line.strip() for line in lines if line.startswith("DETAIL:")), None)
+    first = lines[0] if lines else type(exc).__name__
+    return f"{first}; {detail.removeprefix('DETAIL:').strip()}" if detail else first
+
+
 def _disk_full(exc: BaseException) -> bool:
     """Whether a write failed because the database's disk is full."""
     cause = getattr(exc, "orig", None) or exc
@@ -1208,7 +1216,7 @@ async def import_devices(
         log.warning("device import failed", extra={"source": source, "error": str(exc)})
         raise ConflictError(
             "The import failed a uniqueness or reference check in the database "
-            f"({str(exc).splitlines()[0]}), so nothing was written. Another user may have "
+            f"({_database_error(exc)}), so nothing was written. Another user may have "
             "added the same device meanwhile: check the value named and run it again.",
         ) from exc
     except _WRITE_ERRORS as exc:

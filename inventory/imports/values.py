@@ -70,6 +70,11 @@ def identifier(cell: Cell, name: str) -> str:
 
 
 def _identifier_text(cell: Cell, name: str) -> str:
+    if isinstance(cell, bool):
+        raise ValueProblem(
+            f"{name} is {str(cell).upper()} in the workbook, a true-or-false cell; type the "
+            "value as text."
+        )
     if isinstance(cell, float) and not cell.is_integer():
         raise ValueProblem(
             f"{name} {cell!r} is a number with decimals in the workbook; format the column as "
@@ -151,6 +156,12 @@ def parse_date(cell: Cell, name: str, date_format: str | None) -> date | None:
         return cell.date()
     if isinstance(cell, date):
         return cell
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        raise ValueProblem(
+            f"{name} {cell!r} is a number in the workbook, not a date (Excel counts days from "
+            "1900 when a date cell loses its format); format the column as dates, or type "
+            "them as YYYY-MM-DD."
+        )
     value = text(cell)
     if not value:
         return None
