@@ -6,6 +6,7 @@ response is the preview: the column mapping and the outcome each row would have.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -45,6 +46,16 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _rows_kept(report_format: str) -> list[RowResult] | None:
+    # Only the CSV report lists every row; the JSON one has the counts and rejections, so
+    # the rows of a large file are not kept for it.
+    return [] if report_format == "csv" else None
+
+
+def _sink(rows: list[RowResult] | None) -> Callable[[RowResult], None] | None:
+    return None if rows is None else rows.append
 
 
 def _response(report: ImportReport, rows: list[RowResult] | None, report_format: str) -> Response:
@@ -102,8 +113,8 @@ class ImportController(Controller):
             generate_tags=generate_tags,
             technician=technician,
         )
-        rows: list[RowResult] = []
-        report = ImportReport(kind="devices", row_sink=rows.append)
+        rows = _rows_kept(report_format)
+        report = ImportReport(kind="devices", row_sink=_sink(rows))
         table = open_bytes(body)
         try:
             await import_devices(
@@ -129,11 +140,11 @@ class ImportController(Controller):
         filename: FromQuery[str] = "upload",
     ) -> Response[Any]:
         body = await read_upload(request, db.settings.import_max_bytes)
-        rows: list[RowResult] = []
+        rows = _rows_kept(report_format)
         table = open_bytes(body)
         try:
             report = await import_sites(
-                db, table, source=filename, dry_run=dry_run, row_sink=rows.append
+                db, table, source=filename, dry_run=dry_run, row_sink=_sink(rows)
             )
         finally:
             table.close()
@@ -155,11 +166,11 @@ class ImportController(Controller):
         filename: FromQuery[str] = "upload",
     ) -> Response[Any]:
         body = await read_upload(request, db.settings.import_max_bytes)
-        rows: list[RowResult] = []
+        rows = _rows_kept(report_format)
         table = open_bytes(body)
         try:
             report = await import_technicians(
-                db, table, source=filename, dry_run=dry_run, row_sink=rows.append
+                db, table, source=filename, dry_run=dry_run, row_sink=_sink(rows)
             )
         finally:
             table.close()
