@@ -106,11 +106,13 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         token = request_id_var.set(request_id)
         started = perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
@@ -121,6 +123,12 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_with_id)
+        except Exception as exc:
+            # An error raised before a response started (a refused token, say) is turned
+            # into a response by the app's outer handler, after this layer.
+            if not responded:
+                status = getattr(exc, "status_code", 500)
+            raise
         finally:
             log.info(
                 "request",

@@ -117,3 +117,12 @@ def test_every_setting_documented() -> None:
         assert f"`INVENTORY_{name.upper()}`" in text, name
         assert field.description, name
         assert field.description in text, name
+
+
+async def test_refused_request_logged_with_its_status(anonymous_client, caplog) -> None:
+    # The token is refused before any response starts; the log line has the 401 sent.
+    caplog.set_level(logging.INFO)
+    response = await anonymous_client.get("/api/v1/devices")
+    assert response.status_code == 401
+    request = next(r for r in caplog.records if r.getMessage() == "request")
+    assert request.status == 401
