@@ -6,11 +6,11 @@ database, and its rows are built and handed to the database while the next chunk
 and checked. The database steps (the lookups of a chunk, its writes, the rare queries of a
 check) run one after another on the transaction's connection, in the order they were asked
 for (`_Turns`). The lookups of a chunk are asked for before the writes of the chunk before
-it, so that they are done when the chunk is checked; the rows of that chunk, not yet in the
-database then, are checked from memory. Once a row is rejected, later chunks are only
-checked, so the report still covers every row, and the transaction is rolled back at the
-end. A process killed halfway leaves an uncommitted transaction, which the database
-discards.
+it, so that they are done when the chunk is checked. The rows of that chunk are not in the
+database yet when they run, so they are checked from memory. Once a row is rejected, later
+chunks are only checked, so the report still covers every row, and the transaction is
+rolled back at the end. A process killed halfway leaves an uncommitted transaction, which
+the database discards.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ _WRITE_ERRORS = (DBAPIError, sqlite3.Error, asyncpg.PostgresError)
 
 
 def _database_error(exc: BaseException) -> str:
-    """The first line of a database error, with PostgreSQL's detail line naming the key."""
+    """Return the first line of a database error, with PostgreSQL's detail line naming the
+    key."""
     lines = str(exc).splitlines()
     detail = next((line.strip() for line in lines if line.startswith("DETAIL:")), None)
     first = lines[0] if lines else type(exc).__name__
@@ -96,7 +97,7 @@ def _database_error(exc: BaseException) -> str:
 
 
 def _disk_full(exc: BaseException) -> bool:
-    """Whether a write failed because the database's disk is full."""
+    """Tell whether a write failed because the database's disk is full."""
     cause = getattr(exc, "orig", None) or exc
     if isinstance(cause, asyncpg.DiskFullError) or getattr(cause, "sqlstate", None) == "53100":
         return True

@@ -198,8 +198,8 @@ def _read_xlsx(handle: IO[bytes]) -> Table:
             "spreadsheet or export it as CSV UTF-8."
         ) from None
     sheet = workbook.worksheets[0]
-    # The size a sheet declares may be far larger than its cells (A1:XFD1048576), and rows
-    # would be padded to it; without it each row has only the cells it holds.
+    # A sheet may declare a size far larger than its cells (A1:XFD1048576), and openpyxl
+    # pads every row to it. Without it, each row has only the cells it holds.
     sheet.reset_dimensions()
     header_cells = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     if header_cells is None:
