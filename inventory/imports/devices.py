@@ -236,19 +236,12 @@ _Parsed = list[tuple[int, DeviceRow | None, str, list[str]]]
 _SLICE_ROWS = 200
 
 
-def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser) -> _Parsed:
-    """Read and check the next chunk of rows; an empty list at the end of the file."""
-    parse = parser.parse
-    return [(line, *parse(line, cells)) for line, cells in islice(rows, CHUNK_ROWS)]
-
-
-async def _parse_chunk_beside(
-    rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser
-) -> _Parsed:
-    """Read and check the next chunk while database steps run.
+async def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowParser) -> _Parsed:
+    """Read and check the next chunk of rows; an empty list at the end of the file.
 
     The rows are parsed in slices with a turn of the event loop between them, so a write
-    sends each statement as soon as the database has finished the one before. PostgreSQL
+    sends each statement as soon as the database has finished the one before, and a serving
+    worker answers other requests meanwhile. PostgreSQL
     runs the statements in its own process and aiosqlite in its own thread, so parsing and
     writing can use two cores at once.
     """
@@ -1084,9 +1077,9 @@ async def _import_rows(
         )
         return turns.start(step)
 
-    parsed = _parse_chunk(rows, parser)
+    parsed = await _parse_chunk(rows, parser)
     lookup = look_up(parsed)
-    ahead = _parse_chunk(rows, parser)
+    ahead = await _parse_chunk(rows, parser)
     ahead_lookup = look_up(ahead)
     while parsed:
         assert lookup is not None
@@ -1118,7 +1111,7 @@ async def _import_rows(
             context.seen_serials.update(planned.serials)
             if progress is not None:
                 progress(len(parsed), False)
-        further = await _parse_chunk_beside(rows, parser)
+        further = await _parse_chunk(rows, parser)
         parsed, lookup = ahead, ahead_lookup
         ahead, ahead_lookup = further, look_up(further)
     # The last writes have no later step to pass their failure on.
