@@ -51,6 +51,15 @@ async def _import(
     return report, rows
 
 
+def _numbered_rows(*, warranty: bool) -> list[str]:
+    """Return nine generic rows, tags 000101 to 000109 and serial numbers SN1 to SN9."""
+    dates = "2024-08-01,2027-07-31" if warranty else ","
+    return [
+        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,{dates},\n"
+        for number in range(1, 10)
+    ]
+
+
 async def _count(db: Database, table: type) -> int:
     async with db.read() as session:
         return await session.scalar(select(func.count()).select_from(table)) or 0
@@ -383,15 +392,14 @@ async def test_chunks_written_behind_their_checks(db: Database, monkeypatch) -> 
     monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 2)
     await make_world(db)
     await receive(db, "000900", serial="SN900")
-    lines = [
-        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,2024-08-01,2027-07-31,\n"
-        for number in range(1, 10)
-    ]
+    lines = _numbered_rows(warranty=True)
     lines.insert(4, "000900,SN900,Acer,Chromebook 311 (C722),01M015,,Room 4,,,\n")
+
     report, rows = await _import(db, GENERIC + "".join(lines), update_by="tag")
     assert report.committed, report.text()
     assert [row.outcome for row in rows].count("created") == 9
     assert report.counts["updated"] == 1
+
     async with db.read() as session:
         created = list(
             await session.execute(
@@ -406,6 +414,7 @@ async def test_chunks_written_behind_their_checks(db: Database, monkeypatch) -> 
         number = int(tag[-2:])
         assert data["line"] == number + 1 + (number >= 5), (tag, data)
         assert data["serial_number"] == f"SN{number}"
+
     assert await _count(db, WarrantyCoverage) == 10
     audit = await verify_chains(db)
     assert audit.ok
@@ -444,8 +453,8 @@ async def test_tag_given_up_by_an_update_is_free(db: Database, monkeypatch, chun
 
 
 async def test_serial_of_another_manufacturer_is_a_new_device(db: Database) -> None:
-    # Serial numbers are unique per manufacturer, so the lookup by serial number finds a
-    # device that is no duplicate; the row still gets a new device id.
+    # Serial numbers are unique per manufacturer, so the device the lookup by serial number
+    # finds is no duplicate. The row still gets a new device id.
     await make_world(db)
     await receive(db, "000900", serial="SNX")
     text = GENERIC + "000101,SNX,Dell,Chromebook 3100,01M015,,,,,\n"
@@ -477,10 +486,7 @@ async def test_cancelled_import_lets_its_statement_end(db: Database, monkeypatch
         return await look_up(*args)
 
     monkeypatch.setattr(devices_module, "_look_up", slow_look_up)
-    lines = [
-        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,,,\n"
-        for number in range(1, 10)
-    ]
+    lines = _numbered_rows(warranty=False)
     task = asyncio.create_task(_import(db, GENERIC + "".join(lines)))
     await started.wait()
     task.cancel()
@@ -535,10 +541,7 @@ async def test_failed_write_behind_later_checks_leaves_nothing(
         await insert(self, table, columns, rows)
 
     monkeypatch.setattr(BulkWriter, "insert", failing_insert)
-    lines = [
-        f"0001{number:02d},SN{number},Acer,Chromebook 311 (C722),01M015,,,2024-08-01,2027-07-31,\n"
-        for number in range(1, 10)
-    ]
+    lines = _numbered_rows(warranty=True)
     with pytest.raises(ConflictError, match=r"devices\.asset_tag"):
         await _import(db, GENERIC + "".join(lines))
     assert writes == failing
@@ -568,7 +571,7 @@ async def test_duplicates_of_a_chunk_not_yet_written(db: Database, monkeypatch) 
 
 async def test_full_disk_leaves_nothing_and_says_so(db: Database, monkeypatch) -> None:
     # On SQLite the file is capped a few pages above its size, so a later chunk's writes
-    # find the disk full; on PostgreSQL the driver's disk-full error is raised in their
+    # find the disk full. On PostgreSQL the driver's disk-full error is raised in their
     # place.
     monkeypatch.setattr("inventory.imports.devices.CHUNK_ROWS", 300)
     await make_world(db)
@@ -641,7 +644,7 @@ async def test_generated_tags_never_pick_a_device(db: Database) -> None:
     assert rows[0].outcome == "updated"
     assert rows[0].reasons == ("changed: room",)
     assert (await get_device(db, "000101")).room == "Gym"
-    # A generated tag an existing device holds rejects the row, naming the prefix.
+    # A generated tag that an existing device has rejects the row, naming the prefix.
     report, rows = await _import(db, GENERIC + row, generate_tags="X-")
     assert rows[0].key == "X-0000002"
     assert rows[0].reasons == (

@@ -144,8 +144,8 @@ def test_xlsx_zero_padded_numbers_keep_their_zeros() -> None:
 
 
 def test_xlsx_declared_size_and_far_cells_ignored() -> None:
-    # A sheet may declare A1:XFD100000; only the header's columns of the rows it holds are
-    # read, with each row's own line number.
+    # A sheet may declare A1:XFD100000. Only the header's columns of the rows it contains
+    # are read, with each row's own line number.
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["Asset Tag", "Serial Number"])

@@ -1,7 +1,7 @@
 """References between devices, their events and coverages, and the rows they name.
 
 SQLite checks them with foreign keys. PostgreSQL checks them with triggers, once per
-statement (see the migration "statement reference checks"); these tests hold both to the
+statement (see the migration "statement reference checks"). These tests hold both to the
 same rules: a new or changed reference must exist, and a referenced row stays.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -214,16 +216,28 @@ async def test_postgres_delete_waits_for_a_new_reference(db: Database) -> None:
     assert await _count(db, f"SELECT count(*) FROM sites WHERE id = {site}") == 1
 
 
-async def test_postgres_downgrade_restores_foreign_keys() -> None:
+@asynccontextmanager
+async def _scratch_database(*settings: str) -> AsyncIterator[str]:
+    """Create an empty PostgreSQL database with `settings` (ALTER DATABASE ... SET), yield
+    its URL, and drop it."""
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL not configured: set INVENTORY_TEST_POSTGRES_URL")
     name = f"inventory_refs_{uuid.uuid4().hex[:8]}"
     admin = await _admin_connection(POSTGRES_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        for setting in settings:
+            await admin.execute(f'ALTER DATABASE "{name}" SET {setting}')
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_postgres_downgrade_restores_foreign_keys() -> None:
     keys = "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conname = ANY($1)"
     triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%\\_references'"
-    try:
+    async with _scratch_database() as url:
         await asyncio.to_thread(upgrade, url)
         connection = await _admin_connection(url)
         assert await connection.fetch(keys, list(TRIGGER_CHECKED_KEYS)) == []
@@ -238,13 +252,10 @@ async def test_postgres_downgrade_restores_foreign_keys() -> None:
         await connection.close()
 
         await asyncio.to_thread(upgrade, url)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_postgres_checks_ignore_the_callers_search_path(db: Database) -> None:
-    """A temporary table named like a parent neither stands in for it nor hides it."""
+    """A temporary table named like a parent neither replaces it nor hides it."""
     _postgres_only(db)
     ids = await _ids(db)
     schema = await _count(db, "SELECT current_schema()")
@@ -271,22 +282,12 @@ async def test_postgres_checks_ignore_the_callers_search_path(db: Database) -> N
 
 
 async def test_postgres_service_transactions_read_committed() -> None:
-    """The triggers need READ COMMITTED, so the service asks for it whatever the default."""
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set INVENTORY_TEST_POSTGRES_URL")
-    name = f"inventory_isolation_{uuid.uuid4().hex[:8]}"
-    admin = await _admin_connection(POSTGRES_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.execute(
-        f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'repeatable read'"
-    )
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    database = Database(Settings(database_url=url, environment="test"))
-    try:
-        async with database.write() as session:
-            level = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
-        assert level == "read committed"
-    finally:
-        await database.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    """The triggers need READ COMMITTED, so the service sets it whatever the default."""
+    async with _scratch_database("default_transaction_isolation = 'repeatable read'") as url:
+        database = Database(Settings(database_url=url, environment="test"))
+        try:
+            async with database.write() as session:
+                level = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+        finally:
+            await database.dispose()
+    assert level == "read committed"

@@ -49,8 +49,8 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
 
 
 def _rows_kept(report_format: str) -> list[RowResult] | None:
-    # Only the CSV report lists every row; the JSON one has the counts and rejections, so
-    # the rows of a large file are not kept for it.
+    # Only the CSV report lists every row. The JSON report has the counts and rejections,
+    # so the rows of a large file are not kept for it.
     return [] if report_format == "csv" else None
 
 

@@ -203,8 +203,10 @@ class _Context:
         index = bisect_right(self.created_firsts, device_id) - 1
         return index >= 0 and device_id <= self.created_lasts[index]
 
-    def holds(self, device: _Existing, tag: str | None, serial_key: tuple[str, str] | None) -> bool:
-        """Whether `device` still holds the tag or serial key it was found by, after the
+    def still_has(
+        self, device: _Existing, tag: str | None, serial_key: tuple[str, str] | None
+    ) -> bool:
+        """Return whether `device` still has the tag or serial key it was found by, after the
         updates this import planned so far."""
         now = self.renamed.get(device.id)
         if now is None:
@@ -241,7 +243,7 @@ async def _parse_chunk(rows: Iterator[tuple[int, list[Any]]], parser: DeviceRowP
 
     The rows are parsed in slices with a turn of the event loop between them, so a write
     sends each statement as soon as the database has finished the one before, and a serving
-    worker answers other requests meanwhile. PostgreSQL
+    worker handles other requests meanwhile. PostgreSQL
     runs the statements in its own process and aiosqlite in its own thread, so parsing and
     writing can use two cores at once.
     """
@@ -265,7 +267,7 @@ class _Turns:
 
     The transaction's connection takes one statement at a time. A step asked for while
     others wait starts when the last of them ends; if that one failed, the step raises its
-    error instead, so every later step, and whoever awaits it, sees the first failure.
+    error instead. So every later step, and every caller awaiting one, sees the first failure.
     """
 
     def __init__(self) -> None:
@@ -420,7 +422,7 @@ async def _existing_devices(
 
 @dataclass
 class _Found:
-    """What the database holds of one chunk's rows, and ids for the devices it may create."""
+    """Devices the database has for one chunk's rows, and ids for the devices it may create."""
 
     by_tag: dict[str, _Existing]
     by_serial: dict[tuple[str, str], _Existing]
@@ -439,7 +441,7 @@ async def _look_up(
 ) -> _Found:
     """Find the devices a chunk's rows name, by asset tag and by serial number.
 
-    With `new_ids`, ids are also drawn for the rows whose asset tag no device holds.
+    With `new_ids`, ids are also drawn for the rows whose asset tag no device has.
     """
     rows = [row for _, row, _, _ in parsed if row is not None]
     by_tag = {
@@ -456,7 +458,7 @@ async def _look_up(
     )
     ids: list[int] = []
     if new_ids:
-        # A row whose tag a device holds updates it or is rejected, so these are the most.
+        # A row whose tag a device has updates it or is rejected, so this is the maximum.
         ids = await writer.allocate_device_ids(
             sum(1 for row in rows if row.asset_tag not in by_tag)
         )
@@ -611,10 +613,10 @@ async def _plan_chunk(
         earlier_serial = local_serials.get(serial_key) or context.earlier_serial(serial_key)
         same_tag = by_tag.get(row.asset_tag)
         same_serial = by_serial.get(serial_key)
-        # A device an earlier row gave a new tag or serial number no longer holds the old one.
-        if same_tag is not None and not context.holds(same_tag, row.asset_tag, None):
+        # A device that an earlier row gave a new tag or serial number no longer has the old one.
+        if same_tag is not None and not context.still_has(same_tag, row.asset_tag, None):
             same_tag = None
-        if same_serial is not None and not context.holds(same_serial, None, serial_key):
+        if same_serial is not None and not context.still_has(same_serial, None, serial_key):
             same_serial = None
         # A row without a tag that updates the device with its serial number keeps that
         # device's tag; the tag generated for it names nothing.
@@ -1127,7 +1129,8 @@ def _check_tag_prefix(prefix: str, update_by: str | None) -> None:
             generate_tags=prefix,
             update_by=update_by,
         )
-    # The longest tag the prefix makes: line numbers have 7 digits up to line 9,999,999.
+    # The longest tag the prefix makes for a file under 100 million lines: line numbers
+    # have at least 7 digits, and 8 from line 10,000,000.
     sample = f"{prefix}00000001"
     try:
         checked = values.identifier(sample, "generated asset tag")

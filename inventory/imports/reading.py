@@ -27,8 +27,8 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _CHUNK = 1 << 16
-# The most an XLSX file's shared strings may unpack to. A device file of a million rows with
-# three distinct texts each needs about 100 MiB, estimating 35 bytes of XML per text.
+# Maximum unpacked size of an XLSX file's shared strings. A device file of a million rows
+# with three distinct texts each needs about 100 MiB (an estimate: 35 bytes of XML per text).
 MAX_SHARED_STRINGS_BYTES = 128 * 2**20
 
 # A cell: text from a CSV file; text, a number, a date or None from an XLSX file.
@@ -199,7 +199,7 @@ def _read_xlsx(handle: IO[bytes]) -> Table:
         ) from None
     sheet = workbook.worksheets[0]
     # A sheet may declare a size far larger than its cells (A1:XFD1048576), and openpyxl
-    # pads every row to it. Without it, each row has only the cells it holds.
+    # pads every row to it. Without it, each row has only the cells it contains.
     sheet.reset_dimensions()
     header_cells = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     if header_cells is None:
